@@ -1,0 +1,478 @@
+"""Intake domain: validation and normalisation of an application, and its bilingual error messages."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal, Mapping
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from shared.geography import BLOCKS_BY_DISTRICT, STATES, resolve_state
+from shared.phone import normalize_phone
+
+SKILLS: tuple[str, ...] = (
+    "content_writing",
+    "graphic_design",
+    "video_editing",
+    "fact_checking",
+    "data_analysis",
+    "translation",
+    "rapid_response",
+)
+
+NAME_MIN, NAME_MAX = 2, 100
+PLACE_MIN, PLACE_MAX = 2, 60
+AGE_MIN, AGE_MAX = 18, 80
+HOURS_MIN, HOURS_MAX = 1, 80
+# The SPEC sets no ceiling on followers; this one only keeps the value inside
+# a PostgreSQL bigint and far above any real account.
+FOLLOWERS_MAX = 10**10
+SOURCE_MAX = 100
+EMAIL_MAX = 254
+LIST_ITEM_MAX = 50
+LIST_MAX = 20
+PLATFORM_MAX = 30
+HANDLE_MAX = 100
+SOCIAL_MAX = 20
+
+# Strings a plain HTML checkbox or a spreadsheet uses for "yes".
+CONSENT_TRUE = frozenset({"true", "on", "yes", "1"})
+
+
+def _known_state(code: str) -> str:
+    if code not in STATES:
+        raise ValueError(f"unknown state code {code!r}")
+    return code
+
+
+class Application(BaseModel):
+    """A normalized application, as stored and as published in ``application.submitted``.
+
+    Built only by :func:`validate_application`; the constraints repeated here
+    document the shape in OpenAPI/AsyncAPI and catch a bug in the validator.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    full_name: Annotated[str, Field(min_length=NAME_MIN, max_length=NAME_MAX)]
+    phone: Annotated[str, Field(pattern=r"^\+91[6-9][0-9]{9}$")]
+    email: Annotated[str, Field(max_length=EMAIL_MAX)] | None = None
+    state: Annotated[str, AfterValidator(_known_state)]
+    district: Annotated[str, Field(min_length=PLACE_MIN, max_length=PLACE_MAX)]
+    block: Annotated[str, Field(min_length=PLACE_MIN, max_length=PLACE_MAX)] | None = None
+    age: Annotated[int, Field(ge=AGE_MIN, le=AGE_MAX)]
+    languages: list[str] = Field(default_factory=list)
+    skills: list[Literal[SKILLS]] = Field(default_factory=list)  # type: ignore[valid-type]
+    social: dict[str, str] = Field(default_factory=dict)
+    followers: Annotated[int, Field(ge=0, le=FOLLOWERS_MAX)] | None = None
+    hours_per_week: Annotated[int, Field(ge=HOURS_MIN, le=HOURS_MAX)] | None = None
+    consent: Literal[True]
+    source: Annotated[str, Field(max_length=SOURCE_MAX)] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """The first problem found in one field: ``code`` names it, ``params`` fill its message."""
+
+    field: str
+    code: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+ROOT = "_root"
+
+
+class _Invalid(Exception):
+    def __init__(self, code: str, **params: Any) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+_MISSING = object()
+
+# Bidirectional overrides and isolates are format characters (Cf) like the
+# zero-width joiners Indic scripts need, but they only serve to make text
+# display differently from what it is.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _has_bad_characters(text: str) -> bool:
+    # Cs: lone surrogates from JSON "\ud800" escapes cannot be encoded as
+    # UTF-8 and would break the event later, far from the request.
+    return any(
+        unicodedata.category(ch) in ("Cc", "Cs") or ch in _BIDI_CONTROLS for ch in text
+    )
+
+
+def _blank(value: Any) -> bool:
+    return value is _MISSING or value is None or (isinstance(value, str) and not value.strip())
+
+
+def _text(value: Any, *, min_len: int = 1, max_len: int) -> str:
+    """Trim, reject control characters, collapse inner whitespace, NFC, check length."""
+    if not isinstance(value, str):
+        raise _Invalid("type", expected="text")
+    # Trim before the control check so a trailing newline pasted from a
+    # spreadsheet is forgiven while one inside the value is not.
+    text = value.strip()
+    if _has_bad_characters(text):
+        raise _Invalid("invalid_characters")
+    text = " ".join(unicodedata.normalize("NFC", text).split())
+    if len(text) < min_len:
+        raise _Invalid("too_short", min=min_len)
+    if len(text) > max_len:
+        raise _Invalid("too_long", max=max_len)
+    return text
+
+
+_INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")
+# Python refuses int() on strings of thousands of digits; anything this long
+# is out of every range here anyway.
+_INTEGER_DIGITS_MAX = 20
+
+
+def _integer(value: Any, *, low: int, high: int) -> int:
+    # bool is an int subclass; JSON true must not pass as 1.
+    if isinstance(value, bool):
+        raise _Invalid("not_integer")
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and _INTEGER_TEXT.fullmatch(value.strip()):
+        if len(value.strip()) > _INTEGER_DIGITS_MAX:
+            raise _Invalid("out_of_range", min=low, max=high)
+        number = int(value.strip())
+    else:
+        # Floats too, even 25.0: the SPEC says integer and a form never sends one.
+        raise _Invalid("not_integer")
+    if not low <= number <= high:
+        raise _Invalid("out_of_range", min=low, max=high)
+    return number
+
+
+_LIST_SEPARATOR = re.compile(r"[,;]")
+
+
+def _items(value: Any) -> list[Any]:
+    if isinstance(value, str):
+        return _LIST_SEPARATOR.split(value)
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    raise _Invalid("type", expected="list")
+
+
+def _text_list(value: Any) -> list[str]:
+    """Items trimmed and deduplicated case-insensitively, first spelling kept; blanks dropped."""
+    result: list[str] = []
+    seen: set[str] = set()
+    for position, item in enumerate(_items(value), start=1):
+        if isinstance(item, str) and not item.strip():
+            continue
+        try:
+            text = _text(item, max_len=LIST_ITEM_MAX)
+        except _Invalid:
+            raise _Invalid("invalid_item", position=position, max=LIST_ITEM_MAX) from None
+        if text.casefold() not in seen:
+            seen.add(text.casefold())
+            result.append(text)
+    if len(result) > LIST_MAX:
+        raise _Invalid("too_many", max=LIST_MAX)
+    return result
+
+
+def _skills(value: Any) -> list[str]:
+    result: list[str] = []
+    for text in _text_list(value):
+        # "Content Writing" and "content-writing" from a spreadsheet mean the same skill.
+        skill = re.sub(r"[\s\-]+", "_", text.casefold())
+        if skill not in SKILLS:
+            raise _Invalid("unknown_skill", value=text[:LIST_ITEM_MAX])
+        if skill not in result:
+            result.append(skill)
+    return result
+
+
+_EMAIL = re.compile(
+    r"(?P<local>[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*)"
+    r"@"
+    r"(?P<domain>(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
+    r"(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59}))"
+)
+
+
+def _email(value: Any) -> str:
+    """An ASCII address with a dotted domain; the domain is lower-cased, the local part kept.
+
+    Deliberately a syntax check only (no DNS, no internationalised
+    addresses): the address is a contact detail, not a login.
+    """
+    if not isinstance(value, str):
+        raise _Invalid("type", expected="text")
+    text = value.strip()
+    match = _EMAIL.fullmatch(text) if len(text) <= EMAIL_MAX else None
+    if match is None or len(match["local"]) > 64:
+        raise _Invalid("invalid_email")
+    return f"{match['local']}@{match['domain'].lower()}"
+
+
+_PLATFORM = re.compile(r"[a-z0-9][a-z0-9_.-]*")
+SOCIAL_PREFIX = "social."
+
+
+def _social(raw: Mapping[str, Any]) -> dict[str, str]:
+    """Merge a nested ``social`` object with flat ``social.<platform>`` keys (forms, CSV).
+
+    Platforms are lower-cased; a blank handle means "no account" and is
+    dropped; where a platform appears twice the first value wins.
+    """
+    pairs: list[tuple[Any, Any]] = []
+    nested = raw.get("social")
+    if isinstance(nested, Mapping):
+        pairs.extend(nested.items())
+    elif not _blank(nested):
+        raise _Invalid("type", expected="mapping")
+    pairs.extend(
+        (key[len(SOCIAL_PREFIX):], value)
+        for key, value in raw.items()
+        if isinstance(key, str) and key.startswith(SOCIAL_PREFIX)
+    )
+    result: dict[str, str] = {}
+    for platform, handle in pairs:
+        name = platform.strip().lower() if isinstance(platform, str) else ""
+        if not _PLATFORM.fullmatch(name) or len(name) > PLATFORM_MAX:
+            raise _Invalid("invalid_platform", platform=str(platform)[:PLATFORM_MAX], max=PLATFORM_MAX)
+        if handle is None or (isinstance(handle, str) and not handle.strip()):
+            continue
+        try:
+            text = _text(handle, max_len=HANDLE_MAX)
+        except _Invalid:
+            raise _Invalid("invalid_handle", platform=name, max=HANDLE_MAX) from None
+        result.setdefault(name, text)
+    if len(result) > SOCIAL_MAX:
+        raise _Invalid("too_many", max=SOCIAL_MAX)
+    return result
+
+
+def _canonical(name: str, known: tuple[str, ...]) -> str:
+    # Reporting groups by district and block, so "jaipur" and "JAIPUR"
+    # must land on the reference spelling wherever one is known.
+    folded = name.casefold()
+    return next((candidate for candidate in known if candidate.casefold() == folded), name)
+
+
+def validate_application(raw: Mapping[str, Any]) -> Application | list[FieldError]:
+    """Validate and normalize one application, or list every bad field.
+
+    ``raw`` may be nested JSON or flat form/CSV data (every value a string):
+    ``languages`` and ``skills`` take a list or one string separated by
+    commas or semicolons; ``social`` takes an object, and flat data gives
+    one ``social.<platform>`` key per account (both forms merge); numbers
+    and ``consent`` accept their form spellings (``"25"``, ``"on"``).
+    Blank strings count as absent. Unknown keys are ignored.
+
+    The result is the :class:`Application`, or one :class:`FieldError` per
+    bad field (its first problem), in the order of the SPEC's table. A
+    ``raw`` that is not a mapping gives a single error on field ``_root``.
+    """
+    if not isinstance(raw, Mapping):
+        return [FieldError(ROOT, "type", {"expected": "object"})]
+
+    values: dict[str, Any] = {}
+    errors: list[FieldError] = []
+
+    def check(name: str, rule: Any, *, required: bool = False, missing_code: str = "required") -> None:
+        value = raw.get(name, _MISSING)
+        if _blank(value):
+            if required:
+                errors.append(FieldError(name, missing_code, {}))
+            else:
+                values[name] = None
+            return
+        try:
+            values[name] = rule(value)
+        except _Invalid as problem:
+            errors.append(FieldError(name, problem.code, problem.params))
+
+    def phone(value: Any) -> str:
+        if not isinstance(value, str):
+            raise _Invalid("type", expected="text")
+        normalized = normalize_phone(value)
+        if normalized is None:
+            raise _Invalid("invalid_phone")
+        return normalized
+
+    def state(value: Any) -> str:
+        if not isinstance(value, str):
+            raise _Invalid("type", expected="text")
+        code = resolve_state(value)
+        if code is None:
+            raise _Invalid("unknown_state")
+        return code
+
+    def consent(value: Any) -> bool:
+        if value is True or (isinstance(value, str) and value.strip().lower() in CONSENT_TRUE):
+            return True
+        raise _Invalid("consent_required")
+
+    check("full_name", lambda v: _text(v, min_len=NAME_MIN, max_len=NAME_MAX), required=True)
+    check("phone", phone, required=True)
+    check("email", _email)
+    check("state", state, required=True)
+    check("district", lambda v: _text(v, min_len=PLACE_MIN, max_len=PLACE_MAX), required=True)
+    check("block", lambda v: _text(v, min_len=PLACE_MIN, max_len=PLACE_MAX))
+    check("age", lambda v: _integer(v, low=AGE_MIN, high=AGE_MAX), required=True)
+    check("languages", _text_list)
+    check("skills", _skills)
+    try:
+        values["social"] = _social(raw)
+    except _Invalid as problem:
+        errors.append(FieldError("social", problem.code, problem.params))
+    check("followers", lambda v: _integer(v, low=0, high=FOLLOWERS_MAX))
+    check("hours_per_week", lambda v: _integer(v, low=HOURS_MIN, high=HOURS_MAX))
+    check("consent", consent, required=True, missing_code="consent_required")
+    check("source", lambda v: _text(v, max_len=SOURCE_MAX))
+
+    if errors:
+        return errors
+
+    code = values["state"]
+    values["district"] = _canonical(values["district"], STATES[code].districts)
+    if values["block"] is not None:
+        blocks = BLOCKS_BY_DISTRICT.get((code, values["district"]), ())
+        values["block"] = _canonical(values["block"], blocks)
+    values["languages"] = values["languages"] or []
+    values["skills"] = values["skills"] or []
+    return Application(**values)
+
+
+# Templates take their parameters by name from FieldError.params.
+MESSAGES: dict[str, dict[str, str]] = {
+    "required": {
+        "en": "This field is required.",
+        "hi": "यह जानकारी भरना आवश्यक है।",
+    },
+    "type": {
+        "en": "Expected {expected}.",
+        "hi": "यहाँ {expected} अपेक्षित है।",
+    },
+    "too_short": {
+        "en": "Must be at least {min} characters long.",
+        "hi": "Must be at least {min} characters long.",
+    },
+    "too_long": {
+        "en": "Must be at most {max} characters long.",
+        "hi": "अधिकतम {max} अक्षर हो सकते हैं।",
+    },
+    "invalid_characters": {
+        "en": "Contains control or hidden formatting characters; please retype it.",
+        "hi": "इसमें नियंत्रण (कंट्रोल) या छिपे हुए वर्ण हैं; कृपया दोबारा टाइप करें।",
+    },
+    "invalid_phone": {
+        "en": "Enter a 10-digit Indian mobile number starting with 6, 7, 8 or 9 "
+              "(it may begin with +91, 91 or 0).",
+        "hi": "6, 7, 8 या 9 से शुरू होने वाला 10 अंकों का भारतीय मोबाइल नंबर दर्ज करें "
+              "(शुरू में +91, 91 या 0 लगा सकते हैं)।",
+    },
+    "invalid_email": {
+        "en": "Enter a valid email address, such as name@example.com.",
+        "hi": "सही ईमेल पता दर्ज करें, जैसे name@example.com।",
+    },
+    "unknown_state": {
+        "en": "Enter an Indian state or union territory: its two-letter code (such as RJ) "
+              "or its name in English or Hindi.",
+        "hi": "भारत का कोई राज्य या केंद्र शासित प्रदेश दर्ज करें: दो अक्षरों का कोड (जैसे RJ) "
+              "या हिंदी या अंग्रेज़ी में उसका नाम।",
+    },
+    "not_integer": {
+        "en": "Must be a whole number.",
+        "hi": "पूर्ण संख्या होनी चाहिए।",
+    },
+    "out_of_range": {
+        "en": "Must be between {min} and {max}.",
+        "hi": "{min} से {max} के बीच होना चाहिए।",
+    },
+    "invalid_item": {
+        "en": "Entry {position} must be text of at most {max} characters, without control characters.",
+        "hi": "प्रविष्टि {position} अधिकतम {max} अक्षरों का पाठ होनी चाहिए, बिना कंट्रोल वर्णों के।",
+    },
+    "too_many": {
+        "en": "At most {max} entries are allowed.",
+        "hi": "अधिकतम {max} प्रविष्टियाँ दी जा सकती हैं।",
+    },
+    "unknown_skill": {
+        "en": "Unknown skill \u201c{value}\u201d; choose from {allowed}.",
+        "hi": "अज्ञात कौशल \u201c{value}\u201d; इनमें से चुनें: {allowed}।",
+    },
+    "invalid_platform": {
+        "en": "\u201c{platform}\u201d is not a valid platform name (letters, digits, . _ -, at most {max}).",
+        "hi": "\u201c{platform}\u201d मान्य प्लेटफ़ॉर्म नाम नहीं है (अक्षर, अंक, . _ -, अधिकतम {max})।",
+    },
+    "invalid_handle": {
+        "en": "The {platform} handle must be text of at most {max} characters, without control characters.",
+        "hi": "{platform} हैंडल अधिकतम {max} अक्षरों का पाठ होना चाहिए, बिना कंट्रोल वर्णों के।",
+    },
+    "consent_required": {
+        "en": "You must give your consent to apply.",
+        "hi": "आवेदन करने के लिए आपकी सहमति आवश्यक है।",
+    },
+}
+
+_FALLBACK = {"en": "Invalid value.", "hi": "अमान्य मान।"}
+
+_EXPECTED = {
+    "text": {"en": "text", "hi": "पाठ (टेक्स्ट)"},
+    "list": {"en": "a list", "hi": "सूची"},
+    "mapping": {"en": "a mapping of platform to handle", "hi": "प्लेटफ़ॉर्म और हैंडल की सूची"},
+    "object": {"en": "a JSON object", "hi": "JSON ऑब्जेक्ट"},
+}
+
+
+class _Params(dict):
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
+def message(error: FieldError, lang: str) -> str:
+    """The user-facing text of ``error`` in ``lang`` (``"hi"``, anything else is English)."""
+    lang = "hi" if lang == "hi" else "en"
+    template = MESSAGES.get(error.code, _FALLBACK)[lang]
+    params = _Params(error.params)
+    if "expected" in params:
+        params["expected"] = _EXPECTED.get(params["expected"], {}).get(lang, params["expected"])
+    params.setdefault("allowed", ", ".join(SKILLS))
+    return template.format_map(params)
+
+
+_LANGUAGE_RANGE = re.compile(r"\s*([A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*|\*)\s*(?:;\s*q\s*=\s*([0-9.]+)\s*)?")
+
+
+def error_language(accept_language_header: str | None) -> Literal["en", "hi"]:
+    """Pick ``"hi"`` or ``"en"`` from an Accept-Language header; English unless Hindi is preferred.
+
+    Among the ranges naming Hindi (``hi``, ``hi-IN``) or English, the highest
+    q wins, and the earlier one on a tie; ``q=0`` means "not wanted". Other
+    languages and ``*`` are skipped, so ``fr, hi;q=0.5`` gives Hindi.
+    Malformed ranges are ignored rather than rejected: the header only
+    chooses a language for error text.
+    """
+    if not accept_language_header:
+        return "en"
+    best: tuple[float, str] | None = None
+    for part in accept_language_header.split(","):
+        match = _LANGUAGE_RANGE.fullmatch(part)
+        if match is None:
+            continue
+        primary = match.group(1).split("-")[0].lower()
+        if primary not in ("en", "hi"):
+            continue
+        try:
+            quality = float(match.group(2)) if match.group(2) is not None else 1.0
+        except ValueError:
+            continue
+        if not 0 < quality <= 1:
+            continue
+        if best is None or quality > best[0]:
+            best = (quality, primary)
+    return "hi" if best is not None and best[1] == "hi" else "en"

@@ -1,0 +1,1 @@
+"""Intake handlers: intake consumes no topic (it is where applications enter); kept for the shared shape."""

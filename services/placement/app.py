@@ -1,0 +1,12 @@
+"""Placement app: wiring only."""
+
+from services.placement import handlers
+from services.placement.api import router
+from shared.events import APPLICATIONS_ERASED, SCREENING_COMPLETED, PlacementChanged
+from shared.service import Subscription, create_service_app
+
+app = create_service_app(
+    "placement", router=router,
+    subscriptions=[Subscription([SCREENING_COMPLETED, APPLICATIONS_ERASED], handlers.handle)],
+    publishes=[PlacementChanged], title="recruit placement",
+)

@@ -1,0 +1,105 @@
+"""Auth: upstream form keys (X-Api-Key) and staff bearer tokens with roles and state scopes (SPEC "Auth")."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from dataclasses import dataclass
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from shared.settings import get_settings
+
+ROLES = ("interviewer", "admin")
+
+
+@dataclass(frozen=True)
+class Staff:
+    role: str
+    states: frozenset[str] | None  # None: every state
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    def may_act_in(self, state: str) -> bool:
+        return self.is_admin or self.states is None or state in self.states
+
+
+@lru_cache(maxsize=4)
+def parse_api_keys(text: str) -> dict[str, str]:
+    """'source:key,source:key' -> {key: source}."""
+    keys: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        source, sep, key = item.partition(":")
+        if not sep or not source or not key:
+            raise ValueError("INTAKE_API_KEYS entries must look like source:key")
+        keys[key] = source
+    return keys
+
+
+@lru_cache(maxsize=4)
+def parse_staff_tokens(text: str) -> dict[str, Staff]:
+    """'token:role[:RJ|UP]' comma-separated -> {token: Staff}."""
+    tokens: dict[str, Staff] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        token, _, rest = item.partition(":")
+        role, _, scope = rest.partition(":")
+        if not token or role not in ROLES:
+            raise ValueError("STAFF_TOKENS entries must look like token:interviewer[:RJ|UP] or token:admin")
+        states = frozenset(s.strip().upper() for s in scope.split("|") if s.strip()) or None
+        tokens[token] = Staff(role=role, states=states)
+    return tokens
+
+
+def _find(secret: str, table: dict[str, object]) -> object | None:
+    # compare_digest over every entry: the time taken does not tell how much of a guess matched.
+    found = None
+    for known, value in table.items():
+        if secrets.compare_digest(secret.encode(), known.encode()):
+            found = value
+    return found
+
+
+_api_key_header = APIKeyHeader(name="X-Api-Key", auto_error=False)
+_bearer = HTTPBearer(auto_error=False)
+
+
+def unauthorized(detail: str = "missing or invalid credentials") -> HTTPException:
+    return HTTPException(401, detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+def staff_for(credentials: HTTPAuthorizationCredentials | None) -> Staff | None:
+    if credentials is None:
+        return None
+    found = _find(credentials.credentials, parse_staff_tokens(get_settings().staff_tokens.get_secret_value()))
+    return found if isinstance(found, Staff) else None
+
+
+async def require_staff(credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Staff:
+    staff = staff_for(credentials)
+    if staff is None:
+        raise unauthorized()
+    return staff
+
+
+async def require_admin(staff: Staff = Depends(require_staff)) -> Staff:
+    if not staff.is_admin:
+        raise HTTPException(403, "this needs an admin token")
+    return staff
+
+
+def source_for_key(key: str | None) -> str | None:
+    if not key:
+        return None
+    found = _find(key, parse_api_keys(get_settings().intake_api_keys.get_secret_value()))
+    return found if isinstance(found, str) else None
+
+
+async def require_api_key(request: Request, key: str | None = Depends(_api_key_header)) -> str:
+    """The upstream source whose key came with the request."""
+    source = source_for_key(key)
+    if source is None:
+        raise HTTPException(401, "missing or invalid X-Api-Key")
+    return source

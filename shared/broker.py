@@ -1,0 +1,146 @@
+"""Broker wiring: the FastStream broker, topic creation, the relay's producer, and the consume loop
+(decode -> dead-letter or inbox claim -> handler, one transaction, offset committed after it)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+
+from shared import inbox
+from shared.events import TOPICS, Envelope, EventData, InvalidEvent, dead_letter_topic, parse_event
+from shared.metrics import EVENTS_CONSUMED
+
+log = logging.getLogger(__name__)
+
+# A handler applies one event's effect inside the transaction the inbox row is in.
+Handler = Callable[[asyncpg.Connection, Envelope, EventData], Awaitable[None]]
+
+# Failures worth waiting out (the database or network is away): retried without limit.
+TRANSIENT_ERRORS = (
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.SerializationError,
+    asyncpg.DeadlockDetectedError,
+    asyncpg.CannotConnectNowError,
+)
+# Any other failure of a valid-looking event is retried this many times, then dead-lettered,
+# so one poison message cannot stall its partition for ever.
+MAX_ATTEMPTS = 5
+
+
+def make_broker(bootstrap_servers: str, service: str) -> KafkaBroker:
+    # Tansu has no idempotent producer, and the relay does its own batching anyway.
+    return KafkaBroker(bootstrap_servers, client_id=f"recruit-{service}", enable_idempotence=False,
+                       graceful_timeout=20.0)
+
+
+def make_producer(bootstrap_servers: str, service: str) -> AIOKafkaProducer:
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap_servers, client_id=f"recruit-{service}-relay",
+        acks="all", enable_idempotence=False, linger_ms=5, max_batch_size=512 * 1024,
+        request_timeout_ms=10_000,
+    )
+
+
+async def ensure_topics(bootstrap_servers: str, partitions: int) -> None:
+    """Create every topic and its dead-letter topic if missing (idempotent, any replica may run it)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="recruit-admin")
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [NewTopic(t, partitions, 1) for t in TOPICS if t not in existing]
+        wanted += [NewTopic(dead_letter_topic(t), 1, 1) for t in TOPICS if dead_letter_topic(t) not in existing]
+        if wanted:
+            try:
+                await admin.create_topics(wanted)
+            except TopicAlreadyExistsError:
+                pass  # a replica created them between our list and create
+    finally:
+        await admin.close()
+
+
+class Consumer:
+    """Subscribes one consumer group to topics and applies each event exactly once in effect.
+
+    The subscriber runs with NACK_ON_ERROR: FastStream commits the offset only after the handler
+    returned (so after our transaction committed); a raised error seeks the partition back and the
+    same message is delivered again. tests/integration/test_ack_semantics.py proves both.
+    """
+
+    def __init__(self, broker: KafkaBroker, *, group: str, topics: Sequence[str], handler: Handler,
+                 pool: Callable[[], asyncpg.Pool], description: str = "") -> None:
+        self.broker = broker
+        self.group = group
+        self.handler = handler
+        self.pool = pool
+        self._attempts: dict[tuple[str, int, int], int] = {}
+        broker.subscriber(
+            *topics, group_id=group, auto_offset_reset="earliest",
+            ack_policy=AckPolicy.NACK_ON_ERROR, title=f"{group}:{','.join(topics)}",
+            description=description or f"{group} consumes {', '.join(topics)}",
+        )(self.on_message)
+
+    async def on_message(self, message: KafkaMessage) -> None:
+        record = message.raw_message
+        topic = record.topic
+        try:
+            envelope, data = parse_event(record.value)
+            if envelope.topic != topic:
+                raise InvalidEvent(f"{envelope.event_type} does not belong on {topic}")
+        except InvalidEvent as error:
+            await self.dead_letter(record, str(error))
+            return
+
+        position = (topic, record.partition, record.offset)
+        try:
+            async with self.pool().acquire() as conn, conn.transaction():
+                first = await inbox.claim(conn, self.group, envelope)
+                if first:
+                    await self.handler(conn, envelope, data)
+        except TRANSIENT_ERRORS as error:
+            EVENTS_CONSUMED.labels(self.group, topic, "failed").inc()
+            log.warning("%s: %s on %s, will retry: %s", self.group, type(error).__name__, topic, error)
+            await asyncio.sleep(1.0)
+            raise
+        except Exception as error:
+            attempts = self._attempts.get(position, 0) + 1
+            self._attempts[position] = attempts
+            if attempts >= MAX_ATTEMPTS:
+                self._attempts.pop(position, None)
+                log.error("%s: event %s failed %d times, dead-lettered: %r", self.group,
+                          envelope.event_id, attempts, error)
+                await self.dead_letter(record, f"handler failed {attempts} times: {error!r}")
+                return
+            EVENTS_CONSUMED.labels(self.group, topic, "failed").inc()
+            log.warning("%s: event %s failed (attempt %d): %r", self.group, envelope.event_id, attempts, error)
+            await asyncio.sleep(0.2 * 2 ** attempts)
+            raise
+        self._attempts.pop(position, None)
+        EVENTS_CONSUMED.labels(self.group, topic, "applied" if first else "duplicate").inc()
+
+    async def dead_letter(self, record, reason: str) -> None:
+        EVENTS_CONSUMED.labels(self.group, record.topic, "dead_lettered").inc()
+        log.warning("%s: message %s/%d@%d dead-lettered: %s", self.group, record.topic, record.partition,
+                    record.offset, reason[:300])
+        await self.broker.publish(
+            record.value or b"", topic=dead_letter_topic(record.topic), key=record.key,
+            headers={
+                "x-error": reason[:2000],
+                "x-original-topic": record.topic,
+                "x-original-partition": str(record.partition),
+                "x-original-offset": str(record.offset),
+                "x-consumer": self.group,
+            },
+        )

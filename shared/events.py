@@ -1,0 +1,167 @@
+"""Event contracts: the one envelope, one pydantic model per event, and the topic names (SPEC "Events")."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+APPLICATIONS_SUBMITTED = "applications.submitted"
+APPLICATIONS_ERASED = "applications.erased"
+SCREENING_QUEUED = "screening.queued"
+SCREENING_INTERVIEW_SCHEDULED = "screening.interview-scheduled"
+SCREENING_COMPLETED = "screening.completed"
+PLACEMENT_CHANGED = "placement.changed"
+
+TOPICS = (
+    APPLICATIONS_SUBMITTED,
+    APPLICATIONS_ERASED,
+    SCREENING_QUEUED,
+    SCREENING_INTERVIEW_SCHEDULED,
+    SCREENING_COMPLETED,
+    PLACEMENT_CHANGED,
+)
+
+
+def dead_letter_topic(topic: str) -> str:
+    return f"{topic}.dlq"
+
+
+class EventData(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ApplicationSubmitted(EventData):
+    full_name: str
+    phone: str
+    email: str | None = None
+    state: str
+    district: str
+    block: str | None = None
+    age: int
+    languages: list[str] = []
+    skills: list[str] = []
+    social: dict[str, str] = {}
+    followers: int | None = None
+    hours_per_week: int | None = None
+    consent: bool = True
+    source: str | None = None
+    submitted_at: datetime
+
+
+class ApplicationErased(EventData):
+    erased_at: datetime
+
+
+class ScreeningQueued(EventData):
+    state: str
+    status: Literal["queued", "deferred"]
+    reason: str
+
+
+class InterviewScheduled(EventData):
+    state: str
+    interview_at: datetime
+    interviewer: str | None = None
+
+
+class ScreeningCompleted(EventData):
+    state: str
+    district: str
+    block: str | None = None
+    outcome: Literal["selected", "rejected", "no_show"]
+    score: int | None = Field(None, ge=0, le=100)
+    rubric: dict[str, int] | None = None
+    interviewer: str | None = None
+    submitted_at: datetime
+
+
+Level = Literal["state", "district", "block", "waitlist", "none"]
+
+
+class PlacementChanged(EventData):
+    state: str
+    level: Level
+    unit_id: str | None = None
+    previous_level: Level
+    previous_unit_id: str | None = None
+    score: int | None = None
+    reason: str
+
+
+# event_type -> (topic, data model); the event_type names the fact, the topic the stream it lives in.
+EVENTS: dict[str, tuple[str, type[EventData]]] = {
+    "application.submitted": (APPLICATIONS_SUBMITTED, ApplicationSubmitted),
+    "application.erased": (APPLICATIONS_ERASED, ApplicationErased),
+    "screening.queued": (SCREENING_QUEUED, ScreeningQueued),
+    "screening.interview-scheduled": (SCREENING_INTERVIEW_SCHEDULED, InterviewScheduled),
+    "screening.completed": (SCREENING_COMPLETED, ScreeningCompleted),
+    "placement.changed": (PLACEMENT_CHANGED, PlacementChanged),
+}
+EVENT_TYPE_OF: dict[type[EventData], str] = {model: name for name, (_, model) in EVENTS.items()}
+
+
+class Envelope(BaseModel):
+    """SPEC's envelope. `data` stays a dict here; `Envelope.payload()` gives the typed model."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    event_id: uuid.UUID
+    event_type: str
+    schema_version: Literal[1] = 1
+    occurred_at: datetime
+    producer: str
+    application_id: uuid.UUID
+    data: dict[str, Any]
+
+    @property
+    def topic(self) -> str:
+        return EVENTS[self.event_type][0]
+
+    def payload(self) -> EventData:
+        return EVENTS[self.event_type][1].model_validate(self.data)
+
+    def kafka_key(self) -> str:
+        # screening.completed is keyed by state so one partition sees a state's results in order
+        # (SPEC); every other event by the application it is about.
+        if self.event_type == "screening.completed":
+            return str(self.data["state"])
+        return str(self.application_id)
+
+    def to_json(self) -> str:
+        return self.model_dump_json()
+
+
+class InvalidEvent(ValueError):
+    """A message that is not a valid envelope of a known event: it belongs in the dead-letter topic."""
+
+
+def new_event(producer: str, application_id: uuid.UUID | str, data: EventData,
+              occurred_at: datetime | None = None) -> Envelope:
+    return Envelope(
+        event_id=uuid.uuid4(),
+        event_type=EVENT_TYPE_OF[type(data)],
+        occurred_at=occurred_at or datetime.now(timezone.utc),
+        producer=producer,
+        application_id=uuid.UUID(str(application_id)),
+        data=data.model_dump(mode="json"),
+    )
+
+
+def parse_event(raw: bytes | str) -> tuple[Envelope, EventData]:
+    """Decode and validate one message value; raises InvalidEvent with a readable reason."""
+    try:
+        document = json.loads(raw)
+        envelope = Envelope.model_validate(document)
+    except (ValueError, TypeError) as error:
+        raise InvalidEvent(f"not a valid envelope: {error}") from error
+    if envelope.event_type not in EVENTS:
+        raise InvalidEvent(f"unknown event_type {envelope.event_type!r}")
+    try:
+        return envelope, envelope.payload()
+    except ValueError as error:
+        raise InvalidEvent(f"invalid data for {envelope.event_type}: {error}") from error
+

@@ -1,0 +1,130 @@
+"""Transactional outbox: events written with the state change that caused them, and the relay to Kafka."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+
+from shared.events import Envelope
+from shared.metrics import OUTBOX_PUBLISHED
+
+log = logging.getLogger(__name__)
+
+NOTIFY_CHANNEL = "outbox"
+MAX_BACKOFF_SECONDS = 10.0
+
+
+async def add_events(conn: asyncpg.Connection, events: Sequence[Envelope]) -> None:
+    """Write events into the caller's transaction; they reach Kafka only if it commits."""
+    if not events:
+        return
+    rows = [(e.event_id, e.event_type, e.topic, e.kafka_key(), e.to_json()) for e in events]
+    if len(rows) > 50:
+        # COPY is several times faster than INSERT for bulk imports.
+        await conn.copy_records_to_table(
+            "outbox", records=rows, columns=["event_id", "event_type", "topic", "key", "payload"]
+        )
+    else:
+        await conn.executemany(
+            "INSERT INTO outbox (event_id, event_type, topic, key, payload) VALUES ($1, $2, $3, $4, $5)",
+            rows,
+        )
+    # NOTIFY is delivered at commit, so the relay wakes exactly when the rows become visible.
+    await conn.execute(f"NOTIFY {NOTIFY_CHANNEL}")
+
+
+async def mark_all_unpublished(conn: asyncpg.Connection) -> int:
+    """Queue every event again: used when a fresh (memory-only) broker lacks what was sent before.
+
+    Consumers are idempotent, so the replay changes nothing they already applied.
+    """
+    status = await conn.execute("UPDATE outbox SET published_at = NULL WHERE published_at IS NOT NULL")
+    return int(status.split()[-1])
+
+
+class OutboxRelay:
+    """Publishes unpublished outbox rows in id order, in batches, then marks them published.
+
+    One relay per schema publishes at a time (a transaction-scoped advisory lock), so several
+    replicas never interleave and a key's events keep their order. A broker outage rolls the
+    batch back; the relay retries with exponential backoff and nothing is lost. A crash between
+    the send and the commit re-sends the batch: delivery is at least once, consumers dedupe.
+    """
+
+    def __init__(self, pool: asyncpg.Pool, producer: AIOKafkaProducer, schema: str, *,
+                 batch_size: int = 1000, poll_seconds: float = 0.5) -> None:
+        self.pool = pool
+        self.producer = producer
+        self.schema = schema
+        self.batch_size = batch_size
+        self.poll_seconds = poll_seconds
+        self._wake = asyncio.Event()
+        self._stopping = False
+
+    async def publish_batch(self) -> int:
+        async with self.pool.acquire() as conn, conn.transaction():
+            if not await conn.fetchval("SELECT pg_try_advisory_xact_lock(hashtext(current_schema() || '.outbox'))"):
+                return 0
+            rows = await conn.fetch(
+                "SELECT id, topic, key, payload, event_type FROM outbox"
+                " WHERE published_at IS NULL ORDER BY id LIMIT $1",
+                self.batch_size,
+            )
+            if not rows:
+                return 0
+            sends = [
+                await self.producer.send(
+                    row["topic"], value=row["payload"].encode(), key=row["key"].encode(),
+                    headers=[("event_type", row["event_type"].encode())],
+                )
+                for row in rows
+            ]
+            await asyncio.gather(*sends)
+            await conn.execute("UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
+                               [row["id"] for row in rows])
+        OUTBOX_PUBLISHED.labels(self.schema).inc(len(rows))
+        return len(rows)
+
+    async def pending(self) -> int:
+        return await self.pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+
+    def _on_notify(self, *_args: object) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        listener = await self.pool.acquire()
+        await listener.add_listener(NOTIFY_CHANNEL, self._on_notify)
+        backoff = 0.5
+        try:
+            while not self._stopping:
+                try:
+                    published = await self.publish_batch()
+                    backoff = 0.5
+                except Exception as error:  # any failure leaves the rows unpublished for the next try
+                    if self._stopping:
+                        break
+                    log.warning("outbox relay: publish failed (%s); retrying in %.1fs",
+                                type(error).__name__, backoff)
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+                    continue
+                if published >= self.batch_size:
+                    continue  # more is waiting: no pause between full batches
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+                except asyncio.TimeoutError:
+                    pass
+        finally:
+            try:
+                await listener.remove_listener(NOTIFY_CHANNEL, self._on_notify)
+            finally:
+                await self.pool.release(listener)
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()

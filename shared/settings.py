@@ -1,0 +1,64 @@
+"""Settings: the one configuration object, read from the environment (pydantic-settings)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SERVICE_PORTS = {"intake": 8001, "screening": 8002, "placement": 8003, "reporting": 8004}
+SERVICES = tuple(SERVICE_PORTS)
+
+
+class Settings(BaseSettings):
+    """Every knob of every service. Unset infrastructure URLs mean "embedded" to `recruit up` and the tests."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+
+    kafka_bootstrap_servers: str | None = None
+    database_url: SecretStr | None = None
+
+    # Credentials. Formats are SPEC's: "source:key,source:key" and "token:role[:RJ|UP]".
+    intake_api_keys: SecretStr = SecretStr("")
+    staff_tokens: SecretStr = SecretStr("")
+    reporting_read_token: SecretStr | None = None
+    # Keys the phone hash that intake keeps after erasure and reporting uses for status look-ups;
+    # both services must share it. `recruit up` generates one and keeps it in the data dir.
+    phone_hash_key: SecretStr = SecretStr("")
+    # The intake source whose key the public HTML form (GET /) sends.
+    intake_form_source: str = "web-form"
+
+    selection_threshold: int = Field(60, ge=0, le=100)
+    campaign_target: int = Field(500_000, ge=1)
+
+    # Per-key token bucket on intake: a sustained rate and a burst.
+    intake_rate_per_second: float = Field(50.0, gt=0)
+    intake_rate_burst: int = Field(200, ge=1)
+
+    kafka_topic_partitions: int = Field(6, ge=1)
+    outbox_batch_size: int = Field(1000, ge=1)
+    outbox_poll_seconds: float = Field(0.5, gt=0)
+    db_pool_max: int = Field(10, ge=2)
+    log_level: str = "INFO"
+
+    def database_dsn(self) -> str:
+        if self.database_url is None:
+            raise RuntimeError(
+                "DATABASE_URL is not set: run the whole system with `recruit up`, "
+                "or point DATABASE_URL at a PostgreSQL server."
+            )
+        return self.database_url.get_secret_value()
+
+    def kafka_servers(self) -> str:
+        if not self.kafka_bootstrap_servers:
+            raise RuntimeError(
+                "KAFKA_BOOTSTRAP_SERVERS is not set: run the whole system with `recruit up`, "
+                "or point KAFKA_BOOTSTRAP_SERVERS at a Kafka broker."
+            )
+        return self.kafka_bootstrap_servers
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,240 @@
+"""Supervisor: `recruit up` — infrastructure, migrations, four service processes, restarts, clean stop."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+from shared import db
+from shared.infra import Infrastructure, start_infrastructure
+from shared.outbox import mark_all_unpublished
+from shared.settings import SERVICE_PORTS, SERVICES
+
+console = Console(highlight=False)
+
+STOP_GRACE_SECONDS = 20  # SIGTERM, then SIGKILL: the whole stop stays well under 30 s
+MAX_RESTART_DELAY = 30.0
+
+
+def load_credentials(data_dir: Path, environ: dict[str, str]) -> dict[str, str]:
+    """Credentials from the environment, else generated once and kept in the data dir (mode 600),
+    so a restart keeps the keys operators and forms already use."""
+    path = data_dir / "credentials.json"
+    stored = json.loads(path.read_text()) if path.exists() else {}
+    generated = {
+        "INTAKE_API_KEYS": f"web-form:{secrets.token_urlsafe(18)},simulator:{secrets.token_urlsafe(18)}",
+        "STAFF_TOKENS": f"{secrets.token_urlsafe(24)}:admin,{secrets.token_urlsafe(24)}:interviewer",
+        "PHONE_HASH_KEY": secrets.token_hex(32),
+    }
+    for name, value in generated.items():
+        stored.setdefault(name, value)
+    path.write_text(json.dumps(stored, indent=2))
+    path.chmod(0o600)
+    return {name: environ.get(name) or stored[name] for name in generated}
+
+
+async def prepare_database(database_url: str, replay_outbox: bool) -> int:
+    """Migrate every service's schema; with a fresh broker, queue every outbox row again."""
+    replayed = 0
+    for service in SERVICES:
+        await db.migrate(database_url, service)
+    if replay_outbox:
+        conn = await asyncpg.connect(database_url)
+        try:
+            for service in SERVICES:
+                await conn.execute(f'SET search_path TO "{service}"')
+                replayed += await mark_all_unpublished(conn)
+        finally:
+            await conn.close()
+    return replayed
+
+
+@dataclass
+class ServiceProcess:
+    name: str
+    port: int
+    host: str
+    log_path: Path
+    process: subprocess.Popen | None = None
+    restarts: int = 0
+    next_start: float = 0.0
+    started_at: float = 0.0
+
+    def start(self, env: dict[str, str]) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "ab") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "shared.cli", "service", self.name, "--host", self.host,
+                 "--port", str(self.port)],
+                env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True,  # Ctrl-C goes to the supervisor, which stops services in order
+            )
+        self.started_at = time.monotonic()
+
+    def exited(self) -> int | None:
+        return None if self.process is None else self.process.poll()
+
+    def terminate(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+
+    def wait_or_kill(self, deadline: float) -> None:
+        if self.process is None:
+            return
+        try:
+            self.process.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            console.print(f"[yellow]{self.name} did not stop in time; killing it[/]")
+            self.process.kill()
+            self.process.wait()
+
+
+@dataclass
+class Supervisor:
+    data_dir: Path
+    host: str = "127.0.0.1"
+    port_base: int = SERVICE_PORTS["intake"]
+    environ: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+    infra: Infrastructure | None = None
+    services: list[ServiceProcess] = field(default_factory=list)
+    stopping: bool = False
+
+    def child_env(self, credentials: dict[str, str]) -> dict[str, str]:
+        assert self.infra is not None
+        return {**self.environ, **self.infra.env(), **credentials, "PYTHONUNBUFFERED": "1"}
+
+    def run(self) -> int:
+        signal.signal(signal.SIGTERM, self._request_stop)
+        signal.signal(signal.SIGINT, self._request_stop)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        console.print(f"[bold]recruit[/] starting; data in {self.data_dir.resolve()}")
+        self.infra = start_infrastructure(self.data_dir, self.environ)
+        try:
+            credentials = load_credentials(self.data_dir, self.environ)
+            replayed = asyncio.run(prepare_database(self.infra.database_url, self.infra.broker_is_embedded))
+            if replayed:
+                console.print(f"fresh embedded broker: {replayed} stored events queued for replay "
+                              "(consumers ignore what they have already applied)")
+            env = self.child_env(credentials)
+            logs = self.data_dir / "logs"
+            self.services = [
+                ServiceProcess(name, self.port_base + i, self.host, logs / f"{name}.log")
+                for i, name in enumerate(SERVICES)
+            ]
+            for service in self.services:
+                service.start(env)
+            self._wait_ready()
+            self._print_banner(credentials)
+            self._watch(env)
+        finally:
+            self._stop_all()
+        console.print("recruit stopped")
+        return 0
+
+    def _request_stop(self, signum, _frame) -> None:
+        if not self.stopping:
+            console.print(f"\n{signal.Signals(signum).name} received: stopping")
+        self.stopping = True
+
+    def _wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        pending = {s.name: f"http://{self.host}:{s.port}/readyz" for s in self.services}
+        while pending and time.monotonic() < deadline and not self.stopping:
+            for name, url in list(pending.items()):
+                try:
+                    if httpx.get(url, timeout=1.0).status_code == 200:
+                        pending.pop(name)
+                except httpx.HTTPError:
+                    pass
+            time.sleep(0.3)
+        for name in pending:
+            console.print(f"[yellow]{name} is not ready yet; see {self.data_dir / 'logs' / (name + '.log')}[/]")
+
+    def _print_banner(self, credentials: dict[str, str]) -> None:
+        table = Table(title="recruit is running", show_lines=False)
+        table.add_column("service")
+        table.add_column("URL")
+        table.add_column("docs")
+        for service in self.services:
+            base = f"http://{self.host}:{service.port}"
+            table.add_row(service.name, base + "/", base + "/docs")
+        console.print(table)
+        creds = Table(title="credentials (kept in credentials.json in the data dir)")
+        creds.add_column("use")
+        creds.add_column("value")
+        for item in credentials["INTAKE_API_KEYS"].split(","):
+            source, _, key = item.partition(":")
+            creds.add_row(f"X-Api-Key ({source})", key)
+        for item in credentials["STAFF_TOKENS"].split(","):
+            token, _, role = item.partition(":")
+            creds.add_row(f"Bearer ({role})", token)
+        console.print(creds)
+        assert self.infra is not None
+        console.print(f"broker {self.infra.kafka_bootstrap_servers}"
+                      f"{' (embedded)' if self.infra.broker_is_embedded else ''}; logs in "
+                      f"{self.data_dir / 'logs'}. Ctrl-C stops everything.")
+
+    def _watch(self, env: dict[str, str]) -> None:
+        while not self.stopping:
+            time.sleep(0.5)
+            assert self.infra is not None
+            if self.infra.kafka is not None and not self.infra.kafka.alive():
+                self._restart_broker(env)
+                continue
+            now = time.monotonic()
+            for service in self.services:
+                code = service.exited()
+                if code is None or self.stopping:
+                    continue
+                if service.next_start == 0.0:
+                    # Back off on repeated crashes; a service that ran a minute starts over at 1 s.
+                    if now - service.started_at > 60:
+                        service.restarts = 0
+                    delay = min(MAX_RESTART_DELAY, 2.0 ** service.restarts)
+                    service.restarts += 1
+                    service.next_start = now + delay
+                    console.print(f"[red]{service.name} exited with code {code}[/]; restarting in {delay:.0f}s "
+                                  f"(see {service.log_path})")
+                elif now >= service.next_start:
+                    service.next_start = 0.0
+                    service.start(env)
+                    console.print(f"{service.name} restarted (pid {service.process.pid})")
+
+    def _restart_broker(self, env: dict[str, str]) -> None:
+        """A memory-only broker that died comes back empty: consumers would keep fetch positions
+        past its new, empty logs and miss messages. So stop every service, start the broker,
+        queue every stored event again, and start the services fresh against it."""
+        assert self.infra is not None and self.infra.kafka is not None
+        console.print("[red]embedded broker died[/]: restarting it and the services")
+        self._stop_services()
+        self.infra.kafka.start()
+        replayed = asyncio.run(prepare_database(self.infra.database_url, replay_outbox=True))
+        console.print(f"broker back on {self.infra.kafka.bootstrap_servers}; {replayed} events queued for replay")
+        for service in self.services:
+            service.next_start = 0.0
+            service.start(env)
+
+    def _stop_services(self) -> None:
+        for service in self.services:
+            service.terminate()
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        for service in self.services:
+            service.wait_or_kill(deadline)
+
+    def _stop_all(self) -> None:
+        self._stop_services()
+        if self.infra is not None:
+            self.infra.stop()
