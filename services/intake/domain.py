@@ -249,7 +249,7 @@ def _social(raw: Mapping[str, Any]) -> dict[str, str]:
             text = _text(handle, max_len=HANDLE_MAX)
         except _Invalid:
             raise _Invalid("invalid_handle", platform=name, max=HANDLE_MAX) from None
-        result.setdefault(name, text)
+        result[name] = text
     if len(result) > SOCIAL_MAX:
         raise _Invalid("too_many", max=SOCIAL_MAX)
     return result
@@ -359,7 +359,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "too_short": {
         "en": "Must be at least {min} characters long.",
-        "hi": "Must be at least {min} characters long.",
+        "hi": "कम से कम {min} अक्षर होने चाहिए।",
     },
     "too_long": {
         "en": "Must be at most {max} characters long.",

@@ -126,4 +126,6 @@ def test_phone_hash_refuses_unnormalized_numbers_and_empty_keys():
     with pytest.raises(ValueError):
         phone_hash("98290 12345", b"key")
     with pytest.raises(ValueError):
+        phone_hash("+915829012345", b"key")
+    with pytest.raises(ValueError):
         phone_hash("+919829012345", b"")

