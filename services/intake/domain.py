@@ -249,7 +249,7 @@ def _social(raw: Mapping[str, Any]) -> dict[str, str]:
             text = _text(handle, max_len=HANDLE_MAX)
         except _Invalid:
             raise _Invalid("invalid_handle", platform=name, max=HANDLE_MAX) from None
-        result[name] = text
+        result.setdefault(name, text)
     if len(result) > SOCIAL_MAX:
         raise _Invalid("too_many", max=SOCIAL_MAX)
     return result
