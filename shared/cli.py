@@ -40,6 +40,9 @@ def service(
     settings = get_settings()
     try:
         settings.database_dsn(), settings.kafka_servers()
+        if name in ("intake", "reporting") and not settings.phone_hash_key.get_secret_value():
+            raise RuntimeError("PHONE_HASH_KEY is not set: intake and reporting must share one secret key "
+                               "(`recruit up` generates it).")
     except RuntimeError as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(2) from error

@@ -100,11 +100,20 @@ class Stack:
         return {**BASE_ENV, "DATABASE_URL": self.database_url, "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap_servers}
 
 
+async def _drop_database(server_dsn: str, database: str) -> None:
+    conn = await asyncpg.connect(with_database(server_dsn, "postgres"))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
 def _new_stack(servers: Servers, name: str) -> tuple[Stack, contextlib.ExitStack]:
     cleanup = contextlib.ExitStack()
     database = f"t_{name}_{uuid.uuid4().hex[:8]}".lower()[:60]
     dsn = with_database(servers.postgres_dsn, database)
     asyncio.run(ensure_database(dsn))
+    cleanup.callback(asyncio.run, _drop_database(servers.postgres_dsn, database))
     kafka = servers.kafka
     if kafka is None:
         broker = EmbeddedKafka(servers.work_dir / database)

@@ -1,0 +1,139 @@
+"""Outbox relay and inbox against the real broker and PostgreSQL: order, batching, outage, dedupe."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import datetime, timezone
+
+import asyncpg
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from shared import db, inbox
+from shared.broker import ensure_topics, make_producer
+from shared.events import APPLICATIONS_ERASED, ApplicationErased, new_event
+from shared.infra import EmbeddedKafka
+from shared.outbox import OutboxRelay, add_events
+from tests.conftest import eventually
+
+SCHEMA = "intake"  # any service schema has the outbox and inbox tables
+
+
+@pytest.fixture(scope="module")
+async def pool(stack):
+    await db.migrate(stack.database_url, SCHEMA)
+    pool = await db.create_pool(stack.database_url, SCHEMA)
+    yield pool
+    await pool.close()
+
+
+def erased_event():
+    return new_event("intake", uuid.uuid4(), ApplicationErased(erased_at=datetime.now(timezone.utc)))
+
+
+async def consume_all(servers: str, topic: str, expected: int, timeout: float = 15.0) -> list:
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=servers, group_id=f"check-{uuid.uuid4()}",
+                                auto_offset_reset="earliest", enable_auto_commit=False)
+    await consumer.start()
+    got = []
+    try:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while len(got) < expected and asyncio.get_running_loop().time() < deadline:
+            batch = await consumer.getmany(timeout_ms=500)
+            for records in batch.values():
+                got.extend(records)
+    finally:
+        await consumer.stop()
+    return got
+
+
+async def test_relay_publishes_in_order_and_marks_rows(stack, pool) -> None:
+    await ensure_topics(stack.kafka_bootstrap_servers, 3)
+    producer = make_producer(stack.kafka_bootstrap_servers, "test")
+    await producer.start()
+    relay = OutboxRelay(pool, producer, SCHEMA, batch_size=100, poll_seconds=0.2)
+    task = asyncio.create_task(relay.run())
+    try:
+        app_id = uuid.uuid4()
+        events = [new_event("intake", app_id, ApplicationErased(erased_at=datetime(2026, 1, 1, 0, 0, i, tzinfo=timezone.utc)))
+                  for i in range(5)] + [erased_event() for _ in range(245)]
+        async with pool.acquire() as conn, conn.transaction():
+            await add_events(conn, events)
+        await eventually(lambda: _unpublished_is(pool, 0))
+        records = await consume_all(stack.kafka_bootstrap_servers, APPLICATIONS_ERASED, 250)
+        ids = [r.value for r in records]
+        assert len(ids) == 250
+        same_key = [r for r in records if r.key == str(app_id).encode()]
+        # One key, one partition, outbox order.
+        assert [r.value for r in same_key] == [e.to_json().encode() for e in events[:5]]
+        assert {r.headers[0] for r in records} == {("event_type", b"application.erased")}
+    finally:
+        relay.stop()
+        await task
+        await producer.stop()
+
+
+async def _unpublished_is(pool: asyncpg.Pool, n: int) -> bool:
+    return await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == n
+
+
+async def test_rolled_back_transaction_publishes_nothing(pool) -> None:
+    before = await pool.fetchval("SELECT count(*) FROM outbox")
+    with pytest.raises(RuntimeError):
+        async with pool.acquire() as conn, conn.transaction():
+            await add_events(conn, [erased_event()])
+            raise RuntimeError("the state change failed")
+    assert await pool.fetchval("SELECT count(*) FROM outbox") == before
+
+
+async def test_relay_survives_a_broker_outage(stack, pool, tmp_path) -> None:
+    broker = EmbeddedKafka(tmp_path)
+    broker.start()
+    producer = make_producer(broker.bootstrap_servers, "test")
+    await producer.start()
+    relay = OutboxRelay(pool, producer, SCHEMA, batch_size=50, poll_seconds=0.2)
+    task = asyncio.create_task(relay.run())
+    try:
+        await eventually(lambda: _unpublished_is(pool, 0))
+        broker.stop()
+        async with pool.acquire() as conn, conn.transaction():
+            await add_events(conn, [erased_event() for _ in range(20)])
+        await asyncio.sleep(3)
+        assert await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 20
+        assert not task.done(), "the relay must keep retrying, not die"
+        broker.start()  # same port, an empty broker
+        await ensure_topics(broker.bootstrap_servers, 3)
+        await eventually(lambda: _unpublished_is(pool, 0), timeout=40)
+        assert len(await consume_all(broker.bootstrap_servers, APPLICATIONS_ERASED, 20)) >= 20
+    finally:
+        relay.stop()
+        await asyncio.wait_for(task, 15)
+        await producer.stop()
+        broker.stop()
+
+
+async def test_inbox_claims_an_event_once_even_concurrently(pool) -> None:
+    event = erased_event()
+
+    async def claim() -> bool:
+        async with pool.acquire() as conn, conn.transaction():
+            first = await inbox.claim(conn, "test-consumer", event)
+            await asyncio.sleep(0.2)  # hold the transaction so the two claims overlap
+            return first
+
+    results = await asyncio.gather(claim(), claim(), claim())
+    assert sorted(results) == [False, False, True]
+    async with pool.acquire() as conn, conn.transaction():
+        assert await inbox.claim(conn, "test-consumer", event) is False
+        assert await inbox.claim(conn, "another-consumer", event) is True
+
+
+async def test_migrations_are_safe_twice_and_concurrently(stack) -> None:
+    first, second = await asyncio.gather(db.migrate(stack.database_url, "placement"),
+                                         db.migrate(stack.database_url, "placement"))
+    assert sorted([len(first), len(second)])[0] == 0, "only one runner applies the files"
+    applied = first or second
+    assert applied == ["shared/001_outbox_inbox.sql"] + [f"placement/{p.name}" for p in
+                                                          sorted(db.SERVICES_DIR.joinpath("placement", "migrations").glob("*.sql"))]
+    assert await db.migrate(stack.database_url, "placement") == []
