@@ -14,7 +14,11 @@ import asyncio
 import contextlib
 import os
 import shutil
+import signal
+import subprocess
+import sys
 import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -22,6 +26,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import psutil
 import pytest
 
 from shared.db import ensure_database, with_database
@@ -190,3 +195,112 @@ def admin_headers() -> dict[str, str]:
 
 def form_key_headers() -> dict[str, str]:
     return {"X-Api-Key": TEST_API_KEY}
+
+
+class RecruitUp:
+    """`recruit up` as an operator runs it: a subprocess on a data dir, stopped with SIGTERM."""
+
+    def __init__(self, data_dir: Path, port_base: int, env: dict[str, str] | None = None) -> None:
+        self.data_dir, self.port_base = data_dir, port_base
+        self.env = {k: v for k, v in os.environ.items()
+                    if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")} | (env or {})
+        self.process: subprocess.Popen | None = None
+        self.output = data_dir / "recruit-up.out"
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.port_base + ['intake', 'screening', 'placement', 'reporting'].index(service)}"
+
+    def start(self, timeout: float = 90.0) -> "RecruitUp":
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        recruit = Path(sys.executable).parent / "recruit"
+        with open(self.output, "ab") as out:
+            self.process = subprocess.Popen(
+                [str(recruit), "up", "--data-dir", str(self.data_dir), "--port-base", str(self.port_base)],
+                stdout=out, stderr=subprocess.STDOUT, env=self.env)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, f"recruit up exited:\n{self.output.read_text()}"
+            if "recruit is running" in self.output.read_text() and all(
+                    self._ready(s) for s in ("intake", "screening", "placement", "reporting")):
+                return self
+            time.sleep(0.5)
+        raise AssertionError(f"recruit up not ready in {timeout}s:\n{self.output.read_text()}")
+
+    def _ready(self, service: str) -> bool:
+        try:
+            return httpx.get(self.url(service) + "/readyz", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def credentials(self) -> dict[str, str]:
+        import json
+
+        return json.loads((self.data_dir / "credentials.json").read_text())
+
+    def api_key(self) -> str:
+        return self.credentials()["INTAKE_API_KEYS"].split(",")[0].split(":", 1)[1]
+
+    def admin_token(self) -> str:
+        return next(item.split(":")[0] for item in self.credentials()["STAFF_TOKENS"].split(",")
+                    if item.split(":")[1] == "admin")
+
+    def stop(self, timeout: float = 30.0) -> int:
+        """SIGTERM, as Ctrl-C or an init system would; returns the exit code."""
+        if self.process is None or self.process.poll() is not None:
+            return self.process.returncode if self.process else 0
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError(f"recruit up did not stop within {timeout}s")
+
+    def kill(self) -> None:
+        """Last resort in teardown: kill the supervisor and everything it started."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        for proc in psutil.process_iter(["cmdline"]):
+            cmdline = " ".join(proc.info["cmdline"] or [])
+            if str(self.data_dir) in cmdline or f"--port {self.port_base}" in cmdline or any(
+                    f"--port {self.port_base + i}" in cmdline for i in range(4)):
+                with contextlib.suppress(psutil.Error):
+                    proc.kill()
+
+
+def free_port_base() -> int:
+    """Four consecutive free ports."""
+    import socket
+
+    for _ in range(50):
+        base = 20000 + (uuid.uuid4().int % 20000)
+        sockets = []
+        try:
+            for offset in range(4):
+                s = socket.socket()
+                s.bind(("127.0.0.1", base + offset))
+                sockets.append(s)
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in sockets:
+                s.close()
+    raise RuntimeError("no four consecutive free ports")
+
+
+@pytest.fixture
+def recruit_up(tmp_path: Path) -> Iterator[callable]:
+    """Factory of `recruit up` runs on this test's data dir; all are killed at teardown."""
+    runs: list[RecruitUp] = []
+
+    def start(data_dir: Path | None = None, port_base: int | None = None, env: dict | None = None) -> RecruitUp:
+        run = RecruitUp(data_dir or tmp_path / "data", port_base or free_port_base(), env)
+        runs.append(run)
+        return run.start()
+
+    try:
+        yield start
+    finally:
+        for run in runs:
+            run.kill()

@@ -1,0 +1,105 @@
+"""What the installed FastStream really does with offsets, checked against the real broker:
+a failed handler's message is redelivered, and nothing after it is committed before it succeeds."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import datetime, timezone
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from shared import db
+from shared.broker import Consumer, make_broker
+from shared.events import APPLICATIONS_ERASED, ApplicationErased, dead_letter_topic, new_event
+from tests.conftest import eventually
+
+GROUP = "ack-test"
+
+
+@pytest.fixture(scope="module")
+async def pool(stack):
+    await db.migrate(stack.database_url, "reporting")
+    pool = await db.create_pool(stack.database_url, "reporting")
+    admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka_bootstrap_servers)
+    await admin.start()
+    # One partition, so "later" is well defined.
+    await admin.create_topics([NewTopic(APPLICATIONS_ERASED, 1, 1), NewTopic(dead_letter_topic(APPLICATIONS_ERASED), 1, 1)])
+    await admin.close()
+    yield pool
+    await pool.close()
+
+
+async def publish(servers: str, values: list[bytes]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=servers)
+    await producer.start()
+    try:
+        for value in values:
+            await producer.send_and_wait(APPLICATIONS_ERASED, value)
+    finally:
+        await producer.stop()
+
+
+async def committed_offset(servers: str) -> int | None:
+    consumer = AIOKafkaConsumer(bootstrap_servers=servers, group_id=GROUP, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        return await consumer.committed(TopicPartition(APPLICATIONS_ERASED, 0))
+    finally:
+        await consumer.stop()
+
+
+async def test_failed_message_is_redelivered_and_not_skipped(stack, pool) -> None:
+    events = [new_event("test", uuid.uuid4(), ApplicationErased(erased_at=datetime.now(timezone.utc)))
+              for _ in range(3)]
+    seen: list[tuple[str, str]] = []
+    failures = {events[0].event_id: 2}  # the first event fails twice, then succeeds
+
+    async def handler(conn, envelope, data):
+        if failures.get(envelope.event_id, 0) > 0:
+            failures[envelope.event_id] -= 1
+            # The effect is written, then the error rolls it back with the inbox row.
+            await conn.execute("INSERT INTO inbox (consumer, event_id, topic) VALUES ('effect', $1, 'x')",
+                               envelope.event_id)
+            seen.append(("fail", str(envelope.event_id)))
+            raise RuntimeError("handler failed")
+        seen.append(("ok", str(envelope.event_id)))
+
+    broker = make_broker(stack.kafka_bootstrap_servers, "ack-test")
+    Consumer(broker, group=GROUP, topics=[APPLICATIONS_ERASED], handler=handler, pool=lambda: pool)
+    await broker.start()
+    try:
+        await publish(stack.kafka_bootstrap_servers, [e.to_json().encode() for e in events] + [b"not json"])
+        await eventually(lambda: _ok_count(seen, 3), timeout=40)
+        # Nothing after the failing message ran before it succeeded.
+        first, second, third = (str(e.event_id) for e in events)
+        assert seen == [("fail", first), ("fail", first), ("ok", first), ("ok", second), ("ok", third)]
+        # The failed attempts' effects rolled back; each event is claimed once.
+        assert await pool.fetchval("SELECT count(*) FROM inbox WHERE consumer = 'effect'") == 0
+        assert await pool.fetchval("SELECT count(*) FROM inbox WHERE consumer = $1", GROUP) == 3
+        # The poison message went to the dead-letter topic and the consumer moved past it.
+        await eventually(lambda: _committed_is(stack.kafka_bootstrap_servers, 4), timeout=20)
+    finally:
+        await broker.stop()
+
+    dlq = AIOKafkaConsumer(dead_letter_topic(APPLICATIONS_ERASED), bootstrap_servers=stack.kafka_bootstrap_servers,
+                           auto_offset_reset="earliest", group_id=f"check-{uuid.uuid4()}")
+    await dlq.start()
+    try:
+        record = await asyncio.wait_for(dlq.getone(), 10)
+    finally:
+        await dlq.stop()
+    headers = dict(record.headers)
+    assert record.value == b"not json"
+    assert b"not a valid envelope" in headers["x-error"]
+    assert headers["x-original-topic"] == APPLICATIONS_ERASED.encode()
+
+
+async def _ok_count(seen, n) -> bool:
+    return sum(1 for kind, _ in seen if kind == "ok") >= n
+
+
+async def _committed_is(servers: str, offset: int) -> bool:
+    return await committed_offset(servers) == offset
