@@ -30,7 +30,7 @@ def up(
 def service(
     name: str = typer.Argument(..., help="intake, screening, placement or reporting"),
     host: str = typer.Option("0.0.0.0", help="Address to listen on."),
-    port: int = typer.Option(0, help="Port; 0 means the service's default (8001-8004)."),
+    port: int = typer.Option(0, envvar="PORT", help="Port; 0 means the service's default (8001-8004)."),
 ) -> None:
     """Run one service (what containers run). Needs KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL."""
     import uvicorn
