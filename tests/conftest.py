@@ -75,14 +75,16 @@ def servers() -> Iterator[Servers]:
         dsn = os.environ.get("DATABASE_URL")
         kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
         if (not dsn or not kafka) and docker_requested():
-            from testcontainers.kafka import KafkaContainer
-            from testcontainers.postgres import PostgresContainer
+            from testcontainers.community.kafka import KafkaContainer
+            from testcontainers.community.postgres import PostgresContainer
 
             if not dsn:
                 pg = stack.enter_context(PostgresContainer("postgres:17", driver=None))
                 dsn = pg.get_connection_url()
             if not kafka:
-                kafka = stack.enter_context(KafkaContainer().with_kraft()).get_bootstrap_server()
+                # Confluent's image of Apache Kafka is the one testcontainers' KafkaContainer drives.
+                kafka = stack.enter_context(KafkaContainer("confluentinc/cp-kafka:7.6.0").with_kraft()
+                                            ).get_bootstrap_server()
         if not dsn:
             embedded = EmbeddedPostgres(work_dir)
             dsn = embedded.start()
