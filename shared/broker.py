@@ -38,6 +38,9 @@ TRANSIENT_ERRORS = (
 # Any other failure of a valid-looking event is retried this many times, then dead-lettered,
 # so one poison message cannot stall its partition for ever.
 MAX_ATTEMPTS = 5
+# Events per transaction and offset commit: one commit per message caps a consumer near 150/s here.
+BATCH_RECORDS = 500
+BATCH_TIMEOUT_MS = 100
 
 
 def make_broker(bootstrap_servers: str, service: str) -> KafkaBroker:
@@ -75,9 +78,12 @@ async def ensure_topics(bootstrap_servers: str, partitions: int) -> None:
 class Consumer:
     """Subscribes one consumer group to topics and applies each event exactly once in effect.
 
-    The subscriber runs with NACK_ON_ERROR: FastStream commits the offset only after the handler
-    returned (so after our transaction committed); a raised error seeks the partition back and the
-    same message is delivered again. tests/integration/test_ack_semantics.py proves both.
+    Messages come in batches (up to BATCH_RECORDS) and a batch is applied in one transaction with
+    its inbox rows, so a redelivered event changes nothing. Any failure rolls the whole batch back
+    and raises: the subscriber runs with NACK_ON_ERROR, so FastStream seeks every partition of the
+    batch back to its first record and the batch comes again; offsets are committed only after
+    this method returned, so after the transaction committed.
+    tests/integration/test_ack_semantics.py checks both against the real broker.
     """
 
     def __init__(self, broker: KafkaBroker, *, group: str, topics: Sequence[str], handler: Handler,
@@ -88,48 +94,68 @@ class Consumer:
         self.pool = pool
         self._attempts: dict[tuple[str, int, int], int] = {}
         broker.subscriber(
-            *topics, group_id=group, auto_offset_reset="earliest",
+            *topics, group_id=group, auto_offset_reset="earliest", batch=True,
+            max_records=BATCH_RECORDS, batch_timeout_ms=BATCH_TIMEOUT_MS,
             ack_policy=AckPolicy.NACK_ON_ERROR, title=f"{group}:{','.join(topics)}",
             description=description or f"{group} consumes {', '.join(topics)}",
-        )(self.on_message)
+        )(self.on_batch)
 
-    async def on_message(self, message: KafkaMessage) -> None:
-        record = message.raw_message
-        topic = record.topic
-        try:
-            envelope, data = parse_event(record.value)
-            if envelope.topic != topic:
-                raise InvalidEvent(f"{envelope.event_type} does not belong on {topic}")
-        except InvalidEvent as error:
-            await self.dead_letter(record, str(error))
-            return
+    async def on_batch(self, message: KafkaMessage) -> None:
+        records = message.raw_message if isinstance(message.raw_message, tuple) else (message.raw_message,)
+        valid, rejected = [], []
+        for record in records:
+            try:
+                envelope, data = parse_event(record.value)
+                if envelope.topic != record.topic:
+                    raise InvalidEvent(f"{envelope.event_type} does not belong on {record.topic}")
+                valid.append((record, envelope, data))
+            except InvalidEvent as error:
+                rejected.append((record, str(error)))
 
-        position = (topic, record.partition, record.offset)
+        outcomes: list[tuple[str, str]] = []
         try:
             async with self.pool().acquire() as conn, conn.transaction():
-                first = await inbox.claim(conn, self.group, envelope)
-                if first:
-                    await self.handler(conn, envelope, data)
+                first_time = await inbox.claim_many(conn, self.group, [envelope for _, envelope, _ in valid])
+                for record, envelope, data in valid:
+                    if envelope.event_id not in first_time:
+                        outcomes.append((record.topic, "duplicate"))
+                        continue
+                    first_time.discard(envelope.event_id)  # the same event twice in one batch
+                    outcome = await self.apply_one(conn, record, envelope, data, rejected)
+                    outcomes.append((record.topic, outcome))
         except TRANSIENT_ERRORS as error:
-            EVENTS_CONSUMED.labels(self.group, topic, "failed").inc()
-            log.warning("%s: %s on %s, will retry: %s", self.group, type(error).__name__, topic, error)
+            EVENTS_CONSUMED.labels(self.group, records[0].topic, "failed").inc()
+            log.warning("%s: %s, batch of %d will be retried: %s", self.group, type(error).__name__,
+                        len(records), error)
             await asyncio.sleep(1.0)
             raise
+        # Dead letters go out only once the batch committed, so a retried batch sends none twice.
+        for record, reason in rejected:
+            await self.dead_letter(record, reason)
+        for topic, outcome in outcomes:
+            EVENTS_CONSUMED.labels(self.group, topic, outcome).inc()
+
+    async def apply_one(self, conn: asyncpg.Connection, record, envelope: Envelope, data: EventData,
+                        rejected: list) -> str:
+        position = (record.topic, record.partition, record.offset)
+        if self._attempts.get(position, 0) >= MAX_ATTEMPTS:
+            # Its inbox row stays: the dead letter is its one and only outcome.
+            self._attempts.pop(position)
+            rejected.append((record, f"handler failed {MAX_ATTEMPTS} times"))
+            return "dead_lettered"
+        try:
+            await self.handler(conn, envelope, data)
+        except TRANSIENT_ERRORS:
+            raise
         except Exception as error:
-            attempts = self._attempts.get(position, 0) + 1
-            self._attempts[position] = attempts
-            if attempts >= MAX_ATTEMPTS:
-                self._attempts.pop(position, None)
-                log.error("%s: event %s failed %d times, dead-lettered: %r", self.group,
-                          envelope.event_id, attempts, error)
-                await self.dead_letter(record, f"handler failed {attempts} times: {error!r}")
-                return
-            EVENTS_CONSUMED.labels(self.group, topic, "failed").inc()
-            log.warning("%s: event %s failed (attempt %d): %r", self.group, envelope.event_id, attempts, error)
-            await asyncio.sleep(0.2 * 2 ** attempts)
+            attempts = self._attempts[position] = self._attempts.get(position, 0) + 1
+            EVENTS_CONSUMED.labels(self.group, record.topic, "failed").inc()
+            log.warning("%s: event %s failed (attempt %d of %d): %r", self.group, envelope.event_id,
+                        attempts, MAX_ATTEMPTS, error)
+            await asyncio.sleep(0.1 * 2 ** attempts)
             raise
         self._attempts.pop(position, None)
-        EVENTS_CONSUMED.labels(self.group, topic, "applied" if first else "duplicate").inc()
+        return "applied"
 
     async def dead_letter(self, record, reason: str) -> None:
         EVENTS_CONSUMED.labels(self.group, record.topic, "dead_lettered").inc()

@@ -103,3 +103,41 @@ async def _ok_count(seen, n) -> bool:
 
 async def _committed_is(servers: str, offset: int) -> bool:
     return await committed_offset(servers) == offset
+
+
+async def test_an_event_that_always_fails_is_dead_lettered_and_the_rest_applied(stack, pool) -> None:
+    poison, after = (new_event("test", uuid.uuid4(), ApplicationErased(erased_at=datetime.now(timezone.utc)))
+                     for _ in range(2))
+    attempts = []
+    applied = []
+
+    async def handler(conn, envelope, data):
+        if envelope.event_id == poison.event_id:
+            attempts.append(1)
+            raise ValueError("a bug, not an outage")
+        applied.append(envelope.event_id)
+
+    group = "poison-test"
+    broker = make_broker(stack.kafka_bootstrap_servers, group)
+    Consumer(broker, group=group, topics=[APPLICATIONS_ERASED], handler=handler, pool=lambda: pool)
+    dlq = AIOKafkaConsumer(dead_letter_topic(APPLICATIONS_ERASED), bootstrap_servers=stack.kafka_bootstrap_servers,
+                           auto_offset_reset="latest", group_id=f"check-{uuid.uuid4()}")
+    await dlq.start()
+    await broker.start()
+    try:
+        # This new group also reads the first test's messages (its "not json" is dead-lettered again).
+        await publish(stack.kafka_bootstrap_servers, [poison.to_json().encode(), after.to_json().encode()])
+        record = await asyncio.wait_for(dlq.getone(), 40)
+        while record.value == b"not json":
+            record = await asyncio.wait_for(dlq.getone(), 40)
+        assert record.value == poison.to_json().encode()
+        assert b"failed 5 times" in dict(record.headers)["x-error"]
+        await eventually(lambda: _contains(applied, after.event_id), timeout=20)
+        assert len(attempts) == 5
+    finally:
+        await broker.stop()
+        await dlq.stop()
+
+
+async def _contains(items, item) -> bool:
+    return item in items
