@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +19,16 @@ from shared.db import ensure_database
 log = logging.getLogger(__name__)
 
 DATABASE_NAME = "recruit"
+
+
+def die_with_parent() -> None:
+    """preexec_fn for children of `recruit up`: on Linux, SIGTERM them if the supervisor dies,
+    even by SIGKILL, so no orphan keeps the ports or the data dir busy."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def free_port() -> int:
@@ -49,6 +61,7 @@ class EmbeddedKafka:
                  "--storage-engine", "memory://tansu/"],
                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True,  # Ctrl-C reaches the supervisor, which stops us in order
+                preexec_fn=die_with_parent,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from shared import db
-from shared.infra import Infrastructure, start_infrastructure
+from shared.infra import Infrastructure, die_with_parent, start_infrastructure
 from shared.outbox import mark_all_unpublished
 from shared.settings import SERVICE_PORTS, SERVICES
 
@@ -81,6 +81,7 @@ class ServiceProcess:
                  "--port", str(self.port)],
                 env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True,  # Ctrl-C goes to the supervisor, which stops services in order
+                preexec_fn=die_with_parent,
             )
         self.started_at = time.monotonic()
 
