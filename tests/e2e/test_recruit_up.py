@@ -135,3 +135,10 @@ def test_recruit_up_survives_kills_and_restarts(recruit_up, tmp_path) -> None:
     assert final["current"]["placed"] == 1 and final["funnel"]["selected"] == 1
     assert asyncio.run(screening_cases(up)) == 153
     assert up.stop() == 0
+
+    # Nothing personal or secret reached a log file.
+    logs = "".join(path.read_text(errors="replace") for path in (up.data_dir / "logs").glob("*.log"))
+    assert "Test Applicant" not in logs
+    assert not [i for i in range(153) if application(i)["phone"] in logs]
+    for secret in (up.api_key(), up.admin_token(), up.credentials()["PHONE_HASH_KEY"]):
+        assert secret not in logs
