@@ -1,45 +1,150 @@
-"""Reporting API: FastAPI routes — optional read token -> store reads. No response carries PII."""
+"""Reporting API: FastAPI routes — optional read token -> live view or store reads. No response carries PII."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import csv
+import hmac
+import io
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import Literal
 
 import asyncpg
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import FileResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from services.reporting import store
+from services.reporting.domain import NEVER
+from services.reporting.live import LiveView, state_document
+from shared.geography import resolve_state
+from shared.phone import normalize_phone, phone_hash
 from shared.service import pool_of, runtime_of
 
+STATIC = Path(__file__).parent / "static"
 _bearer = HTTPBearer(auto_error=False)
 
 
 async def read_access(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> None:
-    """Open unless REPORTING_READ_TOKEN is set; then the bearer token (or ?token= for SSE) must match."""
+    """Open unless REPORTING_READ_TOKEN is set; then the bearer token (or ?token=, since a browser's
+    EventSource cannot send headers) must match."""
     token = runtime_of(request).settings.reporting_read_token
     if token is None or not token.get_secret_value():
         return
-    given = credentials.credentials if credentials else request.query_params.get("token")
-    if given != token.get_secret_value():
+    given = credentials.credentials if credentials else request.query_params.get("token", "")
+    if not hmac.compare_digest(given.encode(), token.get_secret_value().encode()):
         raise HTTPException(401, "a valid reporting read token is required", headers={"WWW-Authenticate": "Bearer"})
 
 
+def live_of(request: Request) -> LiveView:
+    return request.app.state.live
+
+
+async def ready_view(view: LiveView = Depends(live_of)) -> LiveView:
+    if not await view.wait_ready():
+        raise HTTPException(503, "reporting has not read its counters yet")
+    return view
+
+
 router = APIRouter(prefix="/v1", dependencies=[Depends(read_access)])
+pages = APIRouter(include_in_schema=False)
+
+
+@pages.get("/")
+async def dashboard() -> FileResponse:
+    return FileResponse(STATIC / "dashboard.html", headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/stats/summary", tags=["stats"])
-async def summary(request: Request, pool: asyncpg.Pool = Depends(pool_of)) -> dict:
-    c = await store.summary_counts(pool)
-    target = runtime_of(request).settings.campaign_target
-    return {
-        "target": target,
-        "applications": c["applications"],
-        "progress": c["applications"] / target,
-        "erased": c["erased"],
-        "funnel": {"submitted": c["applications"], "scheduled": c["scheduled"], "interviewed": c["interviewed"],
-                   "selected": c["selected"], "rejected": c["rejected"], "no_show": c["no_show"]},
-        "current": {"queued": c["queued"], "deferred": c["deferred"], "awaiting_result": c["awaiting_result"],
-                    "placed": c["placed"], "waitlisted": c["waitlisted"]},
-        "placed_by_level": {"state": c["level_state"], "district": c["level_district"], "block": c["level_block"]},
-        "as_of": datetime.now(timezone.utc).isoformat(),
-    }
+async def summary(view: LiveView = Depends(ready_view)) -> Response:
+    # Served from the process's live view, already encoded: no query, no serialisation per request.
+    return Response(view.summary_json, media_type="application/json")
+
+
+@router.get("/stats/states", tags=["stats"])
+async def states(view: LiveView = Depends(ready_view)) -> list[dict]:
+    """One row per state with applications, most applications first (then by code)."""
+    return view.states
+
+
+def _state_code(code: str) -> str:
+    resolved = resolve_state(code)
+    if resolved is None:
+        raise HTTPException(404, f"{code!r} is not a state or union territory of India")
+    return resolved
+
+
+@router.get("/stats/states/{code}", tags=["stats"])
+async def state_detail(code: str, pool: asyncpg.Pool = Depends(pool_of)) -> dict:
+    """The state's counts and one row per district with applications (a known state with none: zeros)."""
+    code = _state_code(code)
+    row = await store.state_row(pool, code)
+    document = state_document(row or {"state": code, "applications": 0, "interviewed": 0, "selected": 0,
+                                      "placed": 0})
+    document["districts"] = [dict(r) for r in await store.district_rows(pool, code)]
+    return document
+
+
+@router.get("/stats/timeseries", tags=["stats"])
+async def timeseries(bucket: Literal["day"] = "day", state: str | None = Query(None, min_length=2, max_length=60),
+                     pool: asyncpg.Pool = Depends(pool_of)) -> dict:
+    """Per IST calendar day (Asia/Kolkata): applications submitted, applications selected, and
+    applications first seated in a unit that day. Days in between with nothing are zeros."""
+    code = _state_code(state) if state is not None else None
+    rows = {r["day"]: r for r in await store.daily_rows(pool, code)}
+    points = []
+    if rows:
+        day, last = min(rows), max(rows)
+        while day <= last:
+            r = rows.get(day)
+            points.append({"date": day.isoformat(), "applications": r["applications"] if r else 0,
+                           "selected": r["selected"] if r else 0, "placed": r["placed"] if r else 0})
+            day += timedelta(days=1)
+    return {"bucket": bucket, "timezone": "Asia/Kolkata", "state": code, "points": points}
+
+
+@router.get("/stats/export.csv", tags=["stats"], response_class=Response,
+            responses={200: {"content": {"text/csv": {}}}})
+async def export_csv(pool: asyncpg.Pool = Depends(pool_of)) -> Response:
+    """The per-state table (as /v1/stats/states) as CSV, UTF-8."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["state", "name", "name_hi", "applications", "interviewed", "selected", "placed"])
+    for row in await store.state_rows(pool):
+        d = state_document(row)
+        writer.writerow([d["state"], d["name"], d["name_hi"], d["applications"], d["interviewed"], d["selected"],
+                         d["placed"]])
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="recruitment-states.csv"'})
+
+
+@router.get("/stream", tags=["stats"], response_class=EventSourceResponse,
+            responses={200: {"content": {"text/event-stream": {}}}})
+async def stream(view: LiveView = Depends(ready_view)) -> EventSourceResponse:
+    """Server-Sent Events: `event: summary` with the summary JSON now, then whenever it changes."""
+    async def events():
+        async for _ in view.summaries():
+            yield ServerSentEvent(data=view.summary_json.decode(), event="summary", id=str(view.version))
+
+    return EventSourceResponse(events(), ping=15, headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+@router.get("/applications/{application_id}/status", tags=["status"])
+async def application_status(request: Request, application_id: uuid.UUID,
+                             phone: str = Query(..., max_length=40, description="the applicant's phone, any accepted format"),
+                             pool: asyncpg.Pool = Depends(pool_of)) -> dict:
+    """The applicant's own stage, only when the phone matches; 404 for anything else (an unknown id,
+    another phone, an erased application) so that the answer tells nothing to a guesser."""
+    row = await store.application_status(pool, application_id)
+    key = runtime_of(request).settings.phone_hash_key.get_secret_value().encode()
+    normalized = normalize_phone(phone)
+    if row is None or not key or normalized is None or not hmac.compare_digest(
+            phone_hash(normalized, key), row["phone_hash"]):
+        raise HTTPException(404, "no application with that id and phone")
+    updated = row["stage_at"] if row["stage_at"].year > 1 and row["stage_at"] != NEVER else row["submitted_at"]
+    seated = row["stage"] in ("placed", "waitlisted")
+    return {"application_id": str(row["application_id"]), "stage": row["stage"],
+            "level": row["level"] if seated else None, "unit_id": row["unit_id"] if seated else None,
+            "updated_at": updated.isoformat().replace("+00:00", "Z")}

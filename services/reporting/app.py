@@ -1,14 +1,23 @@
 """Reporting app: wiring only."""
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
-from services.reporting import handlers
-from services.reporting.api import router
+from services.reporting import handlers, live
+from services.reporting.api import STATIC, pages, router
 from shared.events import TOPICS
 from shared.service import Subscription, create_service_app
+from shared.settings import get_settings
 
 
 def create_app() -> FastAPI:
-    return create_service_app(
-        "reporting", router=router, subscriptions=[Subscription(TOPICS, handlers.handle)], title="recruit reporting",
+    settings = get_settings()
+    view = live.LiveView(settings.campaign_target)
+    app = create_service_app(
+        "reporting", router=router, subscriptions=[Subscription(TOPICS, handlers.handle)],
+        background=[view.run, live.consumer_lag], title="recruit reporting", settings=settings,
     )
+    app.state.live = view
+    app.include_router(pages)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app

@@ -1,76 +1,136 @@
-"""Reporting store: every SQL statement of reporting (the per-application projection and its counts)."""
+"""Reporting store: every SQL statement of reporting (the per-application projection and the counters it feeds)."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-
 import asyncpg
 
-from services.reporting.domain import STAGE_RANK
+from services.reporting.domain import (DAY_COLUMNS, NEVER, PLACE_COLUMNS, SUMMARY_COLUMNS, Projection, aware,
+                                       delta)
+
+_PROJECTION_COLUMNS = ("state", "district", "submitted_at", "stage", "stage_at", "level", "unit_id",
+                       "ever_scheduled", "outcome", "selected_at", "placed_at", "erased")
 
 
-async def record_submitted(conn: asyncpg.Connection, application_id: uuid.UUID, state: str, district: str,
-                           phone_hash: str, submitted_at: datetime) -> None:
+def _projection(row: asyncpg.Record) -> Projection:
+    values = {name: row[name] for name in _PROJECTION_COLUMNS}
+    # 001 gives a new row stage_at '-infinity'; asyncpg reads it as a naive datetime.min.
+    values["stage_at"] = aware(values["stage_at"]) if values["stage_at"].year > 1 else NEVER
+    return Projection(**values)
+
+
+async def lock_application(conn: asyncpg.Connection, application_id: uuid.UUID) -> Projection:
+    """The application's projection, locked for this transaction; a blank one if it is new.
+
+    The no-op DO UPDATE locks an existing row in the same round trip that creates a missing one,
+    so two events of one application (on two topics, maybe two replicas) take turns.
+    """
+    row = await conn.fetchrow(
+        "INSERT INTO applications (application_id, state) VALUES ($1, '')"
+        " ON CONFLICT (application_id) DO UPDATE SET application_id = EXCLUDED.application_id"
+        " RETURNING *",
+        application_id,
+    )
+    return _projection(row)
+
+
+async def save_application(conn: asyncpg.Connection, application_id: uuid.UUID, old: Projection,
+                           new: Projection, phone_hash: str | None = None) -> bool:
+    """Store the new projection and move every counter by its difference from the old; False if
+    the event changed nothing (a stale stage), in which case nothing is written."""
+    changes = delta(old, new)
+    if new == old and phone_hash is None:
+        return False
     await conn.execute(
-        "INSERT INTO applications (application_id, state, district, phone_hash, submitted_at)"
-        " VALUES ($1, $2, $3, $4, $5)"
-        " ON CONFLICT (application_id) DO UPDATE SET state = EXCLUDED.state, district = EXCLUDED.district,"
-        " submitted_at = EXCLUDED.submitted_at,"
-        " phone_hash = CASE WHEN applications.erased THEN NULL ELSE EXCLUDED.phone_hash END",
-        application_id, state, district, phone_hash, submitted_at,
+        "UPDATE applications SET state = $2, district = $3, submitted_at = $4, stage = $5, stage_rank = $6,"
+        " stage_at = $7, level = $8, unit_id = $9, ever_scheduled = $10, outcome = $11, selected_at = $12,"
+        " placed_at = $13, erased = $14,"
+        # The hash serves only the applicant's own status look-up; erasure removes it for good.
+        " phone_hash = CASE WHEN $14 THEN NULL ELSE coalesce($15, phone_hash) END, updated_at = now()"
+        " WHERE application_id = $1",
+        application_id, new.state, new.district, new.submitted_at, new.stage, new.stage_rank, new.stage_at,
+        new.level, new.unit_id, new.ever_scheduled, new.outcome, new.selected_at, new.placed_at, new.erased,
+        phone_hash,
+    )
+    if changes:
+        await _move_counters(conn, changes)
+    return True
+
+
+async def _move_counters(conn: asyncpg.Connection, changes: dict[tuple[str, tuple], dict[str, int]]) -> None:
+    # One order for every transaction (summary, then the rest by key) so that two concurrent
+    # events never wait on each other's rows in opposite orders.
+    summary = changes.get(("summary", ()), {})
+    assert set(summary) <= set(SUMMARY_COLUMNS)
+    sets = "".join(f"{column} = {column} + ${i}, " for i, column in enumerate(summary, start=1))
+    await conn.execute(f"UPDATE summary SET {sets}version = version + 1, updated_at = now()", *summary.values())
+    for (table, key), columns in sorted(changes.items(), key=lambda item: (item[0][0], str(item[0][1]))):
+        if table == "summary":
+            continue
+        name, key_columns, allowed = _COUNTER_TABLES[table]
+        assert set(columns) <= set(allowed)
+        names = (*key_columns, *columns)
+        placeholders = ", ".join(f"${i}" for i in range(1, len(names) + 1))
+        updates = ", ".join(f"{c} = {name}.{c} + EXCLUDED.{c}" for c in columns)
+        await conn.execute(
+            f"INSERT INTO {name} ({', '.join(names)}) VALUES ({placeholders})"
+            f" ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET {updates}",
+            *key, *columns.values(),
+        )
+
+
+_COUNTER_TABLES = {
+    "state": ("state_counts", ("state",), PLACE_COLUMNS),
+    "district": ("district_counts", ("state", "district"), PLACE_COLUMNS),
+    "day": ("daily_counts", ("day", "state"), DAY_COLUMNS),
+}
+
+
+async def summary_version(pool: asyncpg.Pool) -> int:
+    return await pool.fetchval("SELECT version FROM summary")
+
+
+_STATE_ROWS = ("SELECT state, applications, interviewed, selected, placed FROM state_counts"
+               " WHERE applications > 0 ORDER BY applications DESC, state")
+
+
+async def state_rows(pool: asyncpg.Pool) -> list[asyncpg.Record]:
+    return await pool.fetch(_STATE_ROWS)
+
+
+async def counters_snapshot(pool: asyncpg.Pool) -> tuple[asyncpg.Record, list[asyncpg.Record]]:
+    """The summary row and the per-state rows as of one moment (one repeatable-read snapshot)."""
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        return await conn.fetchrow("SELECT * FROM summary"), await conn.fetch(_STATE_ROWS)
+
+
+async def state_row(pool: asyncpg.Pool, state: str) -> asyncpg.Record | None:
+    return await pool.fetchrow(
+        "SELECT state, applications, interviewed, selected, placed FROM state_counts WHERE state = $1", state)
+
+
+async def district_rows(pool: asyncpg.Pool, state: str) -> list[asyncpg.Record]:
+    return await pool.fetch(
+        "SELECT district, applications, interviewed, selected, placed FROM district_counts"
+        " WHERE state = $1 AND applications > 0 ORDER BY applications DESC, district",
+        state,
     )
 
 
-# An event moves the stage when it ranks higher, or ranks the same and happened later.
-_NEWER = "(EXCLUDED.stage_rank, EXCLUDED.stage_at) > (applications.stage_rank, applications.stage_at)"
-
-
-async def move_stage(conn: asyncpg.Connection, application_id: uuid.UUID, state: str, stage: str, at: datetime,
-                     *, level: str | None = None, unit_id: str | None = None, scheduled: bool = False,
-                     outcome: str | None = None) -> None:
-    """Advance the application's stage if this event is newer in the stage order (any arrival order)."""
-    rank = STAGE_RANK[stage]
-    await conn.execute(
-        "INSERT INTO applications (application_id, state, stage, stage_rank, stage_at, level, unit_id,"
-        " ever_scheduled, outcome) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-        " ON CONFLICT (application_id) DO UPDATE SET"
-        "  ever_scheduled = applications.ever_scheduled OR EXCLUDED.ever_scheduled,"
-        "  outcome = coalesce(applications.outcome, EXCLUDED.outcome),"
-        f" stage = CASE WHEN {_NEWER} THEN EXCLUDED.stage ELSE applications.stage END,"
-        f" stage_rank = CASE WHEN {_NEWER} THEN EXCLUDED.stage_rank ELSE applications.stage_rank END,"
-        f" stage_at = CASE WHEN {_NEWER} THEN EXCLUDED.stage_at ELSE applications.stage_at END,"
-        f" level = CASE WHEN {_NEWER} THEN EXCLUDED.level ELSE applications.level END,"
-        f" unit_id = CASE WHEN {_NEWER} THEN EXCLUDED.unit_id ELSE applications.unit_id END,"
-        "  updated_at = now()",
-        application_id, state, stage, rank, at, level, unit_id, scheduled, outcome,
+async def daily_rows(pool: asyncpg.Pool, state: str | None) -> list[asyncpg.Record]:
+    return await pool.fetch(
+        "SELECT day, sum(applications)::bigint AS applications, sum(selected)::bigint AS selected,"
+        " sum(placed)::bigint AS placed FROM daily_counts"
+        " WHERE $1::text IS NULL OR state = $1 GROUP BY day ORDER BY day",
+        state,
     )
 
 
-async def record_erased(conn: asyncpg.Connection, application_id: uuid.UUID) -> None:
-    await conn.execute(
-        "INSERT INTO applications (application_id, state, erased) VALUES ($1, '', true)"
-        " ON CONFLICT (application_id) DO UPDATE SET erased = true, phone_hash = NULL, updated_at = now()",
+async def application_status(pool: asyncpg.Pool, application_id: uuid.UUID) -> asyncpg.Record | None:
+    """The row a status look-up answers from; only a submitted, not-erased application has a hash."""
+    return await pool.fetchrow(
+        "SELECT application_id, stage, level, unit_id, stage_at, submitted_at, updated_at, phone_hash"
+        " FROM applications WHERE application_id = $1 AND phone_hash IS NOT NULL AND NOT erased",
         application_id,
     )
 
-
-async def summary_counts(pool: asyncpg.Pool) -> asyncpg.Record:
-    return await pool.fetchrow(
-        "SELECT count(*) FILTER (WHERE submitted_at IS NOT NULL) AS applications,"
-        " count(*) FILTER (WHERE erased) AS erased,"
-        " count(*) FILTER (WHERE ever_scheduled) AS scheduled,"
-        " count(*) FILTER (WHERE outcome IN ('selected', 'rejected')) AS interviewed,"
-        " count(*) FILTER (WHERE outcome = 'selected') AS selected,"
-        " count(*) FILTER (WHERE outcome = 'rejected') AS rejected,"
-        " count(*) FILTER (WHERE outcome = 'no_show') AS no_show,"
-        " count(*) FILTER (WHERE NOT erased AND stage = 'queued') AS queued,"
-        " count(*) FILTER (WHERE NOT erased AND stage = 'deferred') AS deferred,"
-        " count(*) FILTER (WHERE NOT erased AND stage = 'scheduled') AS awaiting_result,"
-        " count(*) FILTER (WHERE NOT erased AND stage = 'placed') AS placed,"
-        " count(*) FILTER (WHERE NOT erased AND stage = 'waitlisted') AS waitlisted,"
-        " count(*) FILTER (WHERE NOT erased AND stage = 'placed' AND level = 'state') AS level_state,"
-        " count(*) FILTER (WHERE NOT erased AND stage = 'placed' AND level = 'district') AS level_district,"
-        " count(*) FILTER (WHERE NOT erased AND stage = 'placed' AND level = 'block') AS level_block"
-        " FROM applications"
-    )

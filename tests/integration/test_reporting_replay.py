@@ -1,0 +1,177 @@
+"""Replaying every topic from the start moves no reporting number: through a fresh consumer group,
+and through reporting's own group reset to the start (the inbox turns every event away)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from datetime import datetime, timedelta, timezone
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.structs import OffsetAndMetadata
+
+from services.intake.app import create_app as intake_app
+from services.placement.app import create_app as placement_app
+from services.reporting import handlers
+from services.reporting.app import create_app as reporting_app
+from services.screening.app import create_app as screening_app
+from shared.broker import Consumer, make_broker
+from shared.events import TOPICS
+from services.reporting import live
+from services.reporting.live import CONSUMER_LAG
+from shared.metrics import EVENTS_CONSUMED
+from tests.conftest import admin_headers, eventually, form_key_headers, running
+
+STATES = ["Rajasthan", "RJ", "राजस्थान", "UP", "MH", "Bihar", "RJ", "GJ", "KL", "RJ", "UP", "TN"]
+DISTRICTS = ["Jaipur", "Kota", "Ajmer", "Lucknow", "Pune", "Patna", "Jodhpur", "Ahmedabad", "Ernakulam",
+             "Jaipur", "Varanasi", "Coimbatore"]
+HIGH = {"communication": 9, "content_creation": 8, "social_media_reach": 7, "political_awareness": 8, "commitment": 9}
+LOW = {"communication": 3, "content_creation": 2, "social_media_reach": 4, "political_awareness": 3, "commitment": 2}
+
+
+async def snapshot(reporting) -> dict:
+    """Every number reporting shows (the summary without its as_of)."""
+    summary = (await reporting.get("/v1/stats/summary")).json()
+    summary.pop("as_of")
+    states = (await reporting.get("/v1/stats/states")).json()
+    return {
+        "summary": summary, "states": states,
+        "details": [(await reporting.get(f"/v1/stats/states/{s['state']}")).json() for s in states],
+        "timeseries": (await reporting.get("/v1/stats/timeseries")).json(),
+        "csv": (await reporting.get("/v1/stats/export.csv")).text,
+        "version": reporting.app.state.live.version,
+    }
+
+
+def consumed(group: str, result: str) -> int:
+    return sum(EVENTS_CONSUMED.labels(group, topic, result)._value.get() for topic in TOPICS)
+
+
+async def count_messages(servers: str) -> dict[TopicPartition, int]:
+    """Messages in each partition of every topic, counted by reading them all (not by asking the
+    broker for offsets, which the embedded broker answers short: see live.log_ends)."""
+    reader = AIOKafkaConsumer(bootstrap_servers=servers, enable_auto_commit=False)
+    await reader.start()
+    try:
+        await reader.topics()
+        partitions = [TopicPartition(t, p) for t in TOPICS for p in reader.partitions_for_topic(t)]
+        reader.assign(partitions)
+        await reader.seek_to_beginning(*partitions)
+        counts = dict.fromkeys(partitions, 0)
+        idle = 0
+        while idle < 3:
+            batch = await reader.getmany(timeout_ms=300)
+            idle = 0 if batch else idle + 1
+            for tp, records in batch.items():
+                counts[tp] += len(records)
+        return counts
+    finally:
+        await reader.stop()
+
+
+def lag() -> float:
+    return sum(CONSUMER_LAG.labels("reporting", topic)._value.get() for topic in TOPICS)
+
+
+async def quiescent(servers: str, apps) -> dict[TopicPartition, int]:
+    """Wait until no outbox holds an unsent event, the topics stop growing and reporting reports no
+    lag (its /metrics gauge); returns the messages per partition then: the history replays repeat."""
+    async def settled():
+        if any([await app.state.runtime.relay.pending() for app in apps]):
+            return False
+        first = await count_messages(servers)
+        await asyncio.sleep(live.LAG_POLL_SECONDS + 1)  # one more lag reading after the last message
+        return lag() == 0 and await count_messages(servers) == first and first
+    return await eventually(settled, timeout=60, interval=0.5)
+
+
+async def rewind(servers: str, group: str, partitions) -> None:
+    """What `kafka-consumer-groups.sh --reset-offsets --to-earliest` does for a group with no running
+    member: join it, take every partition, commit offset 0, leave."""
+    rewinder = AIOKafkaConsumer(*TOPICS, bootstrap_servers=servers, group_id=group, enable_auto_commit=False)
+    await rewinder.start()
+    try:
+        async def assigned():
+            await rewinder.getmany(timeout_ms=100)  # drives the join; nothing read is committed
+            return rewinder.assignment() == set(partitions)
+        await eventually(assigned, timeout=30)
+        await rewinder.commit({tp: OffsetAndMetadata(0, "") for tp in partitions})
+    finally:
+        await rewinder.stop()
+
+
+async def test_replaying_every_topic_moves_no_number(stack) -> None:
+    async with contextlib.AsyncExitStack() as services:
+        intake = await services.enter_async_context(running(intake_app))
+        screening = await services.enter_async_context(running(screening_app))
+        placement = await services.enter_async_context(running(placement_app))
+
+        async with running(reporting_app) as reporting:
+            ids = []
+            for i, (state, district) in enumerate(zip(STATES, DISTRICTS)):
+                created = await intake.post("/v1/applications", headers=form_key_headers(), json={
+                    "full_name": f"Test Applicant {i}", "phone": f"98290{i:05d}", "state": state,
+                    "district": district, "age": 20 + i, "consent": True})
+                assert created.status_code == 201, created.text
+                ids.append(created.json()["application_id"])
+
+            async def all_queued():
+                items = (await screening.get("/v1/queue?limit=200", headers=admin_headers())).json()["items"]
+                return len(items) == len(ids)
+            await eventually(all_queued, timeout=30)
+            at = (datetime.now(timezone.utc) + timedelta(days=1)).isoformat()
+            for i, application_id in enumerate(ids[:9]):
+                scheduled = await screening.post("/v1/interviews", headers=admin_headers(),
+                                                 json={"application_id": application_id, "interview_at": at})
+                assert scheduled.status_code == 201, scheduled.text
+                body = {"outcome": "no_show"} if i == 8 else {"scores": LOW if i in (6, 7) else HIGH}
+                result = await screening.post(f"/v1/interviews/{application_id}/result", json=body,
+                                              headers=admin_headers())
+                assert result.status_code == 200, result.text
+
+            async def settled():
+                s = (await reporting.get("/v1/stats/summary")).json()
+                return (s["applications"] == 12 and s["funnel"]["interviewed"] == 8
+                        and s["current"]["placed"] + s["current"]["waitlisted"] == 6 and s)
+            summary = await eventually(settled, timeout=40)
+            assert summary["funnel"] == {"submitted": 12, "scheduled": 9, "interviewed": 8, "selected": 6,
+                                         "rejected": 2, "no_show": 1}
+            assert summary["current"]["queued"] == 3
+            messages = await quiescent(stack.kafka_bootstrap_servers,
+                                   [c.app for c in (intake, screening, placement, reporting)])
+            await asyncio.sleep(0.5)  # one poll of the live view after the last event
+            before = await snapshot(reporting)
+            assert before["states"][0]["state"] == "RJ" and before["states"][0]["applications"] == 5
+
+            # 1. A fresh consumer group reads every topic from the start into the same database.
+            # Its inbox name is new, so nothing is turned away: the handlers' effects must be
+            # idempotent by themselves.
+            total = sum(messages.values())
+            group = f"reporting-replay-{uuid.uuid4().hex[:8]}"
+            broker = make_broker(stack.kafka_bootstrap_servers, "reporting-replay")
+            Consumer(broker, group=group, topics=TOPICS, handler=handlers.handle,
+                     pool=reporting.app.state.runtime.db)
+            await broker.start()
+            try:
+                async def replayed():
+                    return consumed(group, "applied") >= total
+                await eventually(replayed, timeout=40)
+            finally:
+                await broker.stop()
+            assert consumed(group, "applied") == total
+            await asyncio.sleep(0.5)  # one poll of the live view, were anything to have changed
+            assert await snapshot(reporting) == before
+
+        # 2. reporting's own group, rewound to the start while it is stopped: every event comes
+        # back, and the inbox turns every one of them away.
+        await rewind(stack.kafka_bootstrap_servers, "reporting", messages)
+        duplicates = consumed("reporting", "duplicate")
+        async with running(reporting_app) as reporting:
+            async def redelivered():
+                return consumed("reporting", "duplicate") - duplicates >= total
+            await eventually(redelivered, timeout=40)
+            await asyncio.sleep(0.5)
+            after = await snapshot(reporting)
+            assert consumed("reporting", "duplicate") - duplicates == total
+            assert after == before

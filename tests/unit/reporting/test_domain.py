@@ -1,0 +1,88 @@
+"""Reporting domain: the projection is order-independent and idempotent, tallies keep the funnel consistent, days are IST."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, datetime, timedelta, timezone
+from functools import reduce
+
+from hypothesis import given, strategies as st
+
+from services.reporting.domain import Projection, delta, ist_day, stage_for_placement, tallies
+
+T0 = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
+
+
+def at(minutes: int) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+# Events as functions of a projection, in the natural order of one application's life.
+LIFE = [
+    lambda p: p.submitted("RJ", "Jaipur", at(0)),
+    lambda p: p.moved("RJ", "deferred", at(1)),
+    lambda p: p.moved("RJ", "queued", at(2)),
+    lambda p: p.scheduled("RJ", at(3)),
+    lambda p: p.completed("RJ", "Jaipur", "selected", at(4)),
+    lambda p: p.placement("RJ", "state", "RJ", at(5)),
+    lambda p: p.placement("RJ", "waitlist", None, at(6)),
+    lambda p: p.placement("RJ", "district", "RJ/Jaipur", at(7)),
+]
+
+
+def run(events) -> Projection:
+    return reduce(lambda p, event: event(p), events, Projection())
+
+
+def test_natural_order_ends_where_the_last_event_says() -> None:
+    p = run(LIFE)
+    assert (p.stage, p.level, p.unit_id) == ("placed", "district", "RJ/Jaipur")
+    assert p.outcome == "selected" and p.ever_scheduled and p.placed_at == at(5) and p.selected_at == at(4)
+
+
+@given(st.permutations(LIFE), st.lists(st.sampled_from(LIFE), max_size=8))
+def test_any_order_and_any_repetition_give_the_same_projection(order, repeats) -> None:
+    assert run([*order, *repeats]) == run(LIFE)
+
+
+def test_nothing_counts_before_the_application_itself_arrives() -> None:
+    early = Projection().completed("RJ", "Jaipur", "selected", at(4))
+    assert tallies(early) == Counter()
+    assert tallies(early.submitted("RJ", "Jaipur", at(0)))["summary", (), "selected"] == 1
+
+
+def test_a_result_without_a_scheduled_interview_still_counts_as_scheduled() -> None:
+    p = Projection().submitted("UP", "Lucknow", at(0)).completed("UP", "Lucknow", "no_show", at(1))
+    cells = tallies(p)
+    assert cells["summary", (), "scheduled"] == 1 and cells["summary", (), "no_show"] == 1
+    assert cells["summary", (), "interviewed"] == 0
+
+
+def test_erasure_keeps_history_and_drops_the_present() -> None:
+    placed = run(LIFE)
+    change = delta(placed, placed.erasure())
+    assert change == {
+        ("summary", ()): {"erased": 1, "placed": -1, "level_district": -1},
+        ("state", ("RJ",)): {"placed": -1},
+        ("district", ("RJ", "Jaipur")): {"placed": -1},
+    }
+
+
+@given(st.lists(st.sampled_from(LIFE + [lambda p: p.erasure()]), max_size=12))
+def test_funnel_never_runs_backwards(events) -> None:
+    cells = tallies(run(events))
+    steps = [cells["summary", (), s] for s in ("applications", "scheduled", "interviewed", "selected")]
+    assert steps == sorted(steps, reverse=True)
+    now = sum(cells["summary", (), s] for s in ("queued", "deferred", "awaiting_result", "placed", "waitlisted"))
+    assert now <= cells["summary", (), "applications"]
+
+
+def test_days_are_indian_days() -> None:
+    assert ist_day(datetime(2025, 3, 1, 18, 29, tzinfo=timezone.utc)) == date(2025, 3, 1)
+    assert ist_day(datetime(2025, 3, 1, 18, 30, tzinfo=timezone.utc)) == date(2025, 3, 2)
+    assert ist_day(datetime(2025, 3, 1, 18, 30)) == date(2025, 3, 2)  # naive means UTC
+
+
+def test_placement_levels_map_to_stages() -> None:
+    assert [stage_for_placement(level) for level in ("state", "district", "block", "waitlist", "none")] == \
+        ["placed", "placed", "placed", "waitlisted", "selected"]
