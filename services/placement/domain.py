@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
@@ -110,6 +110,44 @@ def level_of_unit(unit_id: str) -> UnitLevel:
     return _UNIT_LEVELS[len(segments) - 1]
 
 
+def parse_unit(unit_id: str) -> tuple[str, str | None, str | None]:
+    """(state, district, block) of a unit id; the parts below its level are None."""
+    level_of_unit(unit_id)
+    segments = unit_id.split("/")
+    state, district, block = segments + [None] * (3 - len(segments))
+    return state, district, block
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """One unit as operators see it: its seats and how many are taken."""
+
+    unit_id: str
+    level: UnitLevel
+    capacity: int
+    filled: int
+
+
+def units(places: Iterable[tuple[str, str, str | None]], filled: Mapping[str, int], capacities: Capacities,
+          states: Collection[str] | None = None) -> list[Unit]:
+    """The units that exist in `states` (None: all), sorted by segments (a state, its districts, their blocks).
+
+    A unit exists when some candidate could be placed in it: the state, district and block
+    (if any) of every (state, district, block) in `places`. A unit with a capacity override is
+    listed too, so an override never hides from the operator who set it.
+    """
+    ids = {unit_id for unit_id in capacities.overrides if states is None or parse_unit(unit_id)[0] in states}
+    for state, district, block in places:
+        if states is not None and state not in states:
+            continue
+        ids.add(state_unit(state))
+        ids.add(district_unit(state, district))
+        if block:
+            ids.add(block_unit(state, district, block))
+    return [Unit(unit_id, level_of_unit(unit_id), capacities.for_unit(unit_id), filled.get(unit_id, 0))
+            for unit_id in sorted(ids, key=lambda unit_id: unit_id.split("/"))]
+
+
 def _merit_key(candidate: Candidate) -> tuple[int, datetime, str]:
     return (-candidate.score, candidate.submitted_at, candidate.application_id)
 
@@ -139,44 +177,75 @@ def place_state(state: str, candidates: Iterable[Candidate], capacities: Capacit
     A candidate with an empty block ("") is treated as having no block.
     """
     ranked = rank(candidates)
-    top = state_unit(state)
-    state_seat = Seat("state", top)
-    seats: dict[str, Seat] = {}
-    for candidate in ranked[: capacities.for_unit(top, "state")]:
-        seats[candidate.application_id] = state_seat
-    # Unit ids are built and validated once per unit, not once per candidate:
-    # a large state has ~10^5 candidates but only ~10^3 units.
-    districts: dict[str, _Unit] = {}
-    blocks: dict[str, dict[str, _Unit]] = {}
+    return place_ranked(state, [(c.application_id, c.district, c.block) for c in ranked], capacities)
 
-    for candidate in ranked[len(seats) :]:
-        district = districts.get(candidate.district)
-        if district is None:
-            unit_id = district_unit(state, candidate.district)
-            district = districts[candidate.district] = _Unit(Seat("district", unit_id), capacities.for_unit(unit_id, "district"))
-        if district.room:
-            district.room -= 1
-            seat = district.seat
-        elif candidate.block:
-            in_district = blocks.get(candidate.district)
-            if in_district is None:
-                in_district = blocks[candidate.district] = {}
-            block = in_district.get(candidate.block)
-            if block is None:
-                unit_id = block_unit(state, candidate.district, candidate.block)
-                block = in_district[candidate.block] = _Unit(Seat("block", unit_id), capacities.for_unit(unit_id, "block"))
-            if block.room:
-                block.room -= 1
-                seat = block.seat
-            else:
-                seat = WAITLIST
-        else:
-            seat = WAITLIST
-        seats[candidate.application_id] = seat
 
+def place_ranked(state: str, ranked: Sequence[tuple[str, str, str | None]], capacities: Capacities) -> dict[str, Seat]:
+    """place_state for candidates already in merit order, given as (application_id, district, block).
+
+    A caller whose order is not the merit order gets a wrong placement, not an error.
+    """
+    seats = {entry[0]: seat for entry, seat in zip(ranked, _assign(state, ranked, capacities))}
     if len(seats) != len(ranked):
         raise ValueError(f"duplicate application_id(s) in the candidates of {state!r}: {_duplicates(ranked)}")
     return seats
+
+
+def rerank(state: str, ranked: Sequence[tuple[str, str, str | None, Level, str | None]], capacities: Capacities,
+           departed: Mapping[str, Seat] = MappingProxyType({})) -> list[PlacementChange]:
+    """changes(previous, place_state(...)) in one pass, for the service's re-placement of a state.
+
+    `ranked` is every candidate in merit order with their stored seat, as (application_id,
+    district, block, level, unit_id); `departed` are candidates gone since (erased) with their
+    last seat. The service loads a state in merit order from its index, so it skips re-sorting
+    10^5 candidates, and compares seats as it assigns them, so only the few that moved are
+    materialised. Same order caveat as place_ranked.
+    """
+    before: dict[str, Seat] = dict(departed)
+    after: dict[str, Seat] = {}
+    for entry, seat in zip(ranked, _assign(state, ranked, capacities)):
+        if seat.level != entry[3] or seat.unit_id != entry[4]:
+            before[entry[0]] = Seat(entry[3], entry[4])
+            after[entry[0]] = seat
+    return changes(before, after)
+
+
+def _assign(state: str, ranked: Iterable[Sequence], capacities: Capacities) -> Iterator[Seat]:
+    """The seat of each candidate in merit order; an entry starts with (application_id, district, block)."""
+    top = state_unit(state)
+    state_seat = Seat("state", top)
+    room_at_state = capacities.for_unit(top, "state")
+    # Unit ids are built and validated once per unit, not once per candidate:
+    # a large state has ~10^5 candidates but only ~10^3 units.
+    districts: dict[str, _Unit] = {}
+    blocks: dict[tuple[str, str], _Unit] = {}
+    for entry in ranked:
+        if room_at_state:
+            room_at_state -= 1
+            yield state_seat
+            continue
+        district_name = entry[1]
+        district = districts.get(district_name)
+        if district is None:
+            unit_id = district_unit(state, district_name)
+            district = districts[district_name] = _Unit(Seat("district", unit_id), capacities.for_unit(unit_id, "district"))
+        if district.room:
+            district.room -= 1
+            yield district.seat
+            continue
+        block_name = entry[2]
+        if not block_name:
+            yield WAITLIST
+            continue
+        block = blocks.get((district_name, block_name))
+        if block is None:
+            unit_id = block_unit(state, district_name, block_name)
+            block = blocks[district_name, block_name] = _Unit(Seat("block", unit_id), capacities.for_unit(unit_id, "block"))
+        if block.room:
+            block.room -= 1
+            yield block.seat
+        else:
+            yield WAITLIST
 
 
 class _Unit:
@@ -189,11 +258,11 @@ class _Unit:
         self.room = room
 
 
-def _duplicates(candidates: list[Candidate]) -> list[str]:
+def _duplicates(ranked: Sequence[Sequence]) -> list[str]:
     seen: set[str] = set()
     repeated: set[str] = set()
-    for candidate in candidates:
-        (repeated if candidate.application_id in seen else seen).add(candidate.application_id)
+    for application_id, *_ in ranked:
+        (repeated if application_id in seen else seen).add(application_id)
     return sorted(repeated)
 
 
@@ -219,8 +288,12 @@ def changes(previous: Mapping[str, Seat], current: Mapping[str, Seat]) -> list[P
     happen under the rule (a candidate's district and block are fixed) but is
     reported as "placed" so the function stays total.
     """
+    # Find the few that moved before sorting: a state has ~10^5 candidates and an event moves a handful.
+    moved = [application_id for application_id, after in current.items()
+             if previous.get(application_id, NOWHERE) != after]
+    moved += [application_id for application_id in previous if application_id not in current]
     result: list[PlacementChange] = []
-    for application_id in sorted(previous.keys() | current.keys()):
+    for application_id in sorted(moved):
         before = previous.get(application_id, NOWHERE)
         after = current.get(application_id, NOWHERE)
         if before.level == after.level and before.unit_id == after.unit_id:

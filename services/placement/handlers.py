@@ -12,18 +12,35 @@ async def on_screening_completed(conn: asyncpg.Connection, envelope: Envelope, d
     assert isinstance(data, ScreeningCompleted)
     if data.outcome != "selected" or data.score is None:
         return  # rejected and no_show place nobody
-    await store.lock_state(conn, data.state)
-    if await store.add_candidate(conn, envelope.application_id, data.state, data.district, data.block,
-                                 data.score, data.submitted_at):
-        await store.replace_state(conn, data.state)
+    application_id = envelope.application_id
+    await store.lock_application(conn, application_id)
+    if await store.is_erased(conn, application_id):
+        return  # erased before (or after) its result arrived: never placed
+    before = await store.state_of(conn, application_id)
+    # A newer result may name another state (only a correction upstream would): both are re-placed.
+    states = sorted({data.state} | ({before} if before else set()))
+    for state in states:
+        await store.lock_state(conn, state)
+    if not await store.record_selection(
+            conn, application_id, state=data.state, district=data.district, block=data.block or None,
+            score=data.score, submitted_at=data.submitted_at, result_at=envelope.occurred_at,
+            result_event=envelope.event_id):
+        return  # an older result than the one placement already has
+    for state in states:
+        await store.replace_state(conn, state)
 
 
 async def on_application_erased(conn: asyncpg.Connection, envelope: Envelope, data: EventData) -> None:
     assert isinstance(data, ApplicationErased)
-    state = await store.remove_candidate(conn, envelope.application_id)
-    if state is not None:
-        await store.lock_state(conn, state)
-        await store.replace_state(conn, state, removed=envelope.application_id)
+    application_id = envelope.application_id
+    await store.lock_application(conn, application_id)
+    await store.mark_erased(conn, application_id)
+    state = await store.state_of(conn, application_id)
+    if state is None:
+        return  # not (yet) a candidate: the mark keeps a later result from placing them
+    await store.lock_state(conn, state)
+    departed = await store.forget_candidate(conn, application_id)
+    await store.replace_state(conn, state, departed=[departed])
 
 
 HANDLERS = {

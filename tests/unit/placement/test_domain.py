@@ -17,10 +17,15 @@ from services.placement.domain import (
     block_unit,
     changes,
     district_unit,
+    Unit,
     level_of_unit,
+    parse_unit,
+    place_ranked,
     place_state,
     rank,
+    rerank,
     state_unit,
+    units,
 )
 
 T0 = datetime(2026, 11, 1, 10, 0, tzinfo=timezone.utc)
@@ -390,3 +395,58 @@ def test_changes_applied_to_previous_give_current(case):
             else "displaced"
         )
         assert change.reason == expected
+
+
+# --- the service's fast path and unit listing ------------------------------------
+
+
+@given(before_and_after())
+def test_rerank_of_ranked_rows_equals_changes_of_place_state(case):
+    before_candidates, after_candidates, before_capacities, after_capacities = case
+    previous = place_state("RJ", before_candidates, before_capacities)
+    staying = {c.application_id for c in after_candidates}
+    rows = [(c.application_id, c.district, c.block, *_stored(previous.get(c.application_id)))
+            for c in rank(after_candidates)]
+    departed = {k: seat for k, seat in previous.items() if k not in staying}
+    current = place_state("RJ", after_candidates, after_capacities)
+    assert rerank("RJ", rows, after_capacities, departed) == changes(previous, current)
+
+
+def _stored(seat: Seat | None) -> tuple[str, str | None]:
+    # A candidate recorded but not yet placed is stored with level "none".
+    return (seat.level, seat.unit_id) if seat else ("none", None)
+
+
+@given(candidate_sets(), capacity_sets)
+def test_place_ranked_of_ranked_input_is_place_state(candidates, capacities):
+    ranked = [(c.application_id, c.district, c.block) for c in rank(candidates)]
+    assert place_ranked("RJ", ranked, capacities) == place_state("RJ", candidates, capacities)
+
+
+@pytest.mark.parametrize(
+    ("unit_id", "parts"),
+    [("RJ", ("RJ", None, None)), ("RJ/Jaipur", ("RJ", "Jaipur", None)),
+     ("RJ/Sawai Madhopur/Bamanwas", ("RJ", "Sawai Madhopur", "Bamanwas"))],
+)
+def test_parse_unit_splits_an_id_into_its_places(unit_id, parts):
+    assert parse_unit(unit_id) == parts
+
+
+def test_parse_unit_rejects_malformed_ids():
+    with pytest.raises(ValueError, match="not a unit id"):
+        parse_unit("RJ//Sanganer")
+
+
+def test_units_are_the_places_candidates_could_sit_in_plus_overridden_ones():
+    places = [("RJ", "Jaipur", "Sanganer"), ("RJ", "Jaipur", None), ("RJ", "Jaipur Rural", None), ("UP", "Agra", "")]
+    capacities = Capacities(overrides={"RJ/Kota": 5, "UP/Agra": 2})
+    listed = units(places, {"RJ": 1, "RJ/Jaipur": 2}, capacities, states=["RJ"])
+    assert listed == [
+        Unit("RJ", "state", 50, 1),
+        Unit("RJ/Jaipur", "district", 20, 2),
+        Unit("RJ/Jaipur/Sanganer", "block", 10, 0),
+        Unit("RJ/Jaipur Rural", "district", 20, 0),
+        Unit("RJ/Kota", "district", 5, 0),
+    ]
+    # Every state: an empty block is no block.
+    assert [u.unit_id for u in units(places, {}, capacities)][-3:] == ["RJ/Kota", "UP", "UP/Agra"]
