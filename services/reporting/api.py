@@ -5,21 +5,25 @@ from __future__ import annotations
 import csv
 import hmac
 import io
+import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
+from urllib.parse import parse_qs
 
 import asyncpg
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import FileResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.reporting import store
 from services.reporting.domain import NEVER
 from services.reporting.live import LiveView, state_document
 from shared.geography import resolve_state
+from shared.metrics import HTTP_REQUESTS
 from shared.phone import normalize_phone, phone_hash
 from shared.service import pool_of, runtime_of
 
@@ -36,6 +40,42 @@ async def read_access(request: Request, credentials: HTTPAuthorizationCredential
     given = credentials.credentials if credentials else request.query_params.get("token", "")
     if not hmac.compare_digest(given.encode(), token.get_secret_value().encode()):
         raise HTTPException(401, "a valid reporting read token is required", headers={"WWW-Authenticate": "Bearer"})
+
+
+class SummaryFastPath:
+    """GET /v1/stats/summary answered from the live view ahead of FastAPI's routing, dependency
+    solving and the shared timing middleware, which cost ~40 times the answer itself (a request
+    through them is ~1 ms of CPU; this is ~25 us), so one worker serves thousands per second.
+    It declines (and FastAPI's route of the same path answers, with its 401 or 503) whenever it
+    is not a plain authorised GET with counters ready; it still records the request's timing."""
+
+    def __init__(self, app: ASGIApp, view: LiveView, read_token: str) -> None:
+        self.app, self.view = app, view
+        self.read_token = read_token.encode()
+        self.timing = HTTP_REQUESTS.labels("reporting", "GET", "/v1/stats/summary", "200")
+
+    def authorised(self, scope: Scope) -> bool:
+        if not self.read_token:
+            return True
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                scheme, _, given = value.partition(b" ")
+                return scheme.lower() == b"bearer" and hmac.compare_digest(given.strip(), self.read_token)
+        given = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("token", [""])[0]
+        return hmac.compare_digest(given.encode(), self.read_token)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (scope["type"] != "http" or scope["path"] != "/v1/stats/summary" or scope["method"] != "GET"
+                or not self.view.ready.is_set() or not self.authorised(scope)):
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        body = self.view.summary_json
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+        self.timing.observe(time.perf_counter() - started)
 
 
 def live_of(request: Request) -> LiveView:
@@ -59,7 +99,8 @@ async def dashboard() -> FileResponse:
 
 @router.get("/stats/summary", tags=["stats"])
 async def summary(view: LiveView = Depends(ready_view)) -> Response:
-    # Served from the process's live view, already encoded: no query, no serialisation per request.
+    """Counts of the whole campaign (SPEC). Usually answered by SummaryFastPath before this route:
+    both serve the live view's bytes, encoded once per change; neither queries the database."""
     return Response(view.summary_json, media_type="application/json")
 
 

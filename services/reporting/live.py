@@ -124,6 +124,8 @@ class LiveView:
         LAST_CHANGE.set(row["updated_at"].timestamp())
 
     async def wait_ready(self, timeout: float = 5.0) -> bool:
+        if self.ready.is_set():
+            return True
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self.ready.wait(), timeout)
         return self.ready.is_set()
