@@ -67,5 +67,54 @@ def migrate() -> None:
     asyncio.run(run())
 
 
+@app.command()
+def simulate(
+    applications: int = typer.Option(..., "--applications", "-n", min=1, help="How many applicants to send."),
+    rate: float = typer.Option(None, "--rate", min=0.1, help="Applications per second (default: as fast as intake takes them)."),
+    interview: bool = typer.Option(False, "--interview", help="Also interview a share of them, so the whole funnel moves."),
+    interview_share: float = typer.Option(0.8, "--interview-share", min=0.0, max=1.0, help="Share of applicants interviewed."),
+    data_dir: Path = typer.Option(Path(".recruit"), "--data-dir", help="`recruit up`'s data dir, for its credentials.json."),
+    host: str = typer.Option("127.0.0.1", help="Where `recruit up` runs."),
+    port_base: int = typer.Option(SERVICE_PORTS["intake"], help="intake's port, as given to `recruit up`; the others follow."),
+    intake_url: str = typer.Option(None, help="intake's URL (default: from --host and --port-base)."),
+    screening_url: str = typer.Option(None, help="screening's URL (default: from --host and --port-base)."),
+    reporting_url: str = typer.Option(None, help="reporting's URL, to show what it counts at the end (default: from --port-base)."),
+    api_key: str = typer.Option(None, envvar="RECRUIT_API_KEY", help="intake X-Api-Key (default: INTAKE_API_KEYS, then credentials.json)."),
+    staff_token: str = typer.Option(None, envvar="RECRUIT_STAFF_TOKEN", help="admin Bearer token for interviews (default: STAFF_TOKENS, then credentials.json)."),
+    mode: str = typer.Option("auto", help="auto (bulk import when intake has it), bulk or single posts."),
+    batch_size: int = typer.Option(500, min=1, max=100_000, help="Rows per bulk request."),
+    concurrency: int = typer.Option(16, min=1, max=256, help="Requests in flight at once."),
+    seed: int = typer.Option(None, help="Random seed, to send the same campaign again (default: a new one)."),
+    wait: float = typer.Option(60.0, help="Seconds to wait for screening to queue applicants and reporting to count them."),
+    json_out: Path = typer.Option(None, "--json-out", help="Also write what was sent and answered as JSON here."),
+) -> None:
+    """Replay a campaign against a running system: realistic Indian applicants, with a progress bar."""
+    from shared import simulate as simulation
+
+    found_key, found_token = simulation.credentials(data_dir)
+    base = f"http://{host}:"
+    options = simulation.Options(
+        applications=applications, rate=rate, interview=interview, interview_share=interview_share,
+        intake_url=(intake_url or f"{base}{port_base}").rstrip("/"),
+        screening_url=(screening_url or f"{base}{port_base + 1}").rstrip("/"),
+        reporting_url=(reporting_url or f"{base}{port_base + 3}").rstrip("/"),
+        api_key=api_key or found_key or "", staff_token=staff_token or found_token, mode=mode,
+        batch_size=batch_size, concurrency=concurrency, seed=seed, wait_seconds=wait, json_out=json_out,
+    )
+    if not options.api_key:
+        typer.echo(f"no intake API key: pass --api-key, set INTAKE_API_KEYS, or point --data-dir at `recruit up`'s "
+                   f"data dir (no {data_dir / 'credentials.json'})", err=True)
+        raise typer.Exit(2)
+    if mode not in ("auto", "bulk", "single"):
+        raise typer.BadParameter("--mode must be auto, bulk or single")
+    import httpx
+
+    try:
+        asyncio.run(simulation.simulate(options))
+    except (RuntimeError, OSError, httpx.HTTPError) as error:
+        typer.echo(f"simulate: {error}", err=True)
+        raise typer.Exit(1) from error
+
+
 if __name__ == "__main__":
     app()

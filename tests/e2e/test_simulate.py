@@ -1,0 +1,91 @@
+"""`recruit simulate` against `recruit up`: what it posted and decided is what reporting counts."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from shared.geography import STATES
+
+
+def wait_for(check, timeout: float, what: str):
+    deadline, last = time.monotonic() + timeout, None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+            if last:
+                return last
+        except httpx.HTTPError as error:
+            last = error
+        time.sleep(0.3)
+    raise AssertionError(f"{what} not met in {timeout}s; last: {last!r}")
+
+
+def run_simulate(up, *args: str, timeout: float = 120) -> dict:
+    """The command as an operator types it, reading credentials from `recruit up`'s data dir."""
+    out = up.data_dir / f"simulate-{time.monotonic_ns()}.json"
+    recruit = Path(sys.executable).parent / "recruit"
+    env = {k: v for k, v in up.env.items() if k not in ("INTAKE_API_KEYS", "STAFF_TOKENS")}
+    done = subprocess.run(
+        [str(recruit), "simulate", *args, "--data-dir", str(up.data_dir), "--port-base", str(up.port_base),
+         "--json-out", str(out)],
+        capture_output=True, text=True, timeout=timeout, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "simulated campaign" in done.stdout, done.stdout
+    return json.loads(out.read_text())
+
+
+def test_simulated_campaign_is_what_reporting_counts(recruit_up) -> None:
+    up = recruit_up()
+    posted = run_simulate(up, "--applications", "200", "--interview", "--seed", "7")
+    assert posted["posted"] == 200
+    assert posted["accepted"] == 200 and posted["duplicates"] == 0 and posted["rejected"] == 0
+    held = posted["selected"] + posted["rejected_at_interview"] + posted["no_show"]
+    assert held == posted["scheduled"] == round(200 * 0.8)
+    assert posted["selected"] > 0 and posted["rejected_at_interview"] > 0
+
+    reporting = up.url("reporting")
+
+    def settled():
+        s = httpx.get(f"{reporting}/v1/stats/summary", timeout=5).json()
+        placed = s["current"]["placed"] + s["current"]["waitlisted"]
+        return s["applications"] == 200 and s["funnel"]["interviewed"] + s["funnel"]["no_show"] == held \
+            and placed == posted["selected"] and s
+    summary = wait_for(settled, 60, "reporting to count the campaign")
+
+    assert summary["funnel"] == {
+        "submitted": posted["accepted"], "scheduled": posted["scheduled"],
+        "interviewed": posted["selected"] + posted["rejected_at_interview"], "selected": posted["selected"],
+        "rejected": posted["rejected_at_interview"], "no_show": posted["no_show"],
+    }
+    assert summary["current"]["queued"] + summary["current"]["deferred"] == 200 - posted["scheduled"]
+    assert summary["current"]["awaiting_result"] == 0
+    assert sum(summary["placed_by_level"].values()) == summary["current"]["placed"]
+    assert summary["progress"] == 200 / summary["target"]
+
+    # The state mix is the campaign's: every state as sent, Rajasthan the largest.
+    states = httpx.get(f"{reporting}/v1/stats/states", timeout=5).json()
+    assert {row["state"]: row["applications"] for row in states} == posted["by_state"]
+    assert states[0]["state"] == "RJ" and 20 <= states[0]["applications"] <= 60
+    assert sum(row["selected"] for row in states) == posted["selected"]
+    rj = httpx.get(f"{reporting}/v1/stats/states/RJ", timeout=5).json()
+    assert sum(d["applications"] for d in rj["districts"]) == rj["applications"]
+    assert {d["district"] for d in rj["districts"]} <= set(STATES["RJ"].districts)
+    series = httpx.get(f"{reporting}/v1/stats/timeseries?bucket=day", timeout=5).json()
+    assert sum(p["applications"] for p in series["points"]) == 200
+    assert sum(p["selected"] for p in series["points"]) == posted["selected"]
+    exported = list(csv.DictReader(io.StringIO(httpx.get(f"{reporting}/v1/stats/export.csv", timeout=5).text)))
+    assert sum(int(r["applications"]) for r in exported) == 200
+
+    # Sent again with the same seed: the same phones, so every one is a duplicate and nothing moves.
+    again = run_simulate(up, "--applications", "20", "--seed", "7", "--mode", "single")
+    assert (again["accepted"], again["duplicates"]) == (0, 20)
+    time.sleep(1)
+    assert httpx.get(f"{reporting}/v1/stats/summary", timeout=5).json()["applications"] == 200
