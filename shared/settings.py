@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     intake_rate_per_second: float = Field(50.0, gt=0)
     intake_rate_burst: int = Field(200, ge=1)
 
+    # How often screening looks for deferred cases whose polling has ended (any replica may run it).
+    screening_release_seconds: float = Field(30.0, gt=0)
+
     kafka_topic_partitions: int = Field(6, ge=1)
     outbox_batch_size: int = Field(1000, ge=1)
     outbox_poll_seconds: float = Field(0.5, gt=0)

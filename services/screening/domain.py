@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from types import MappingProxyType
@@ -122,26 +122,17 @@ class Slot(NamedTuple):
     interviewer: str
 
 
-def plan_wave(
-    day: date,
-    start: time,
-    end: time,
-    slot_minutes: int,
-    interviewers: Sequence[str],
-    cases: Sequence[WaitingCase],
-    tz: tzinfo = IST,
-) -> list[Slot]:
-    """Interviews for one day: every interviewer takes one case per slot, cases in queue order.
+def waiting_status(state: str, today: date, calendar: Mapping[str, date]) -> tuple[WaitingStatus, str]:
+    """The status a waiting case of `state` has on `today`, and the reason its event gives."""
+    polling_ends = calendar.get(state)
+    if is_deferred(state, today, calendar):
+        return "deferred", f"election in {state}: polling ends {polling_ends.isoformat()}"
+    if polling_ends is not None:
+        return "queued", f"polling in {state} ended {polling_ends.isoformat()}"
+    return "queued", f"no election under way in {state}"
 
-    Slots start at `start` and follow each other every `slot_minutes` while a
-    slot still ends at or before `end`; `start` and `end` are wall-clock times
-    in `tz` (IST unless given). Capacity is slots x interviewers; the first
-    that many schedulable cases in queue order are taken, each slot filled in
-    the order `interviewers` are given, so interviewer loads differ by at most
-    one. Deferred cases are never scheduled, nor is an application_id that any
-    entry lists as deferred; an application_id listed twice is scheduled once.
-    Raises ValueError for an unusable window, slot length or interviewer list.
-    """
+
+def _window_problems(start: time, end: time, slot_minutes: int) -> list[str]:
     problems = []
     if start.tzinfo is not None or end.tzinfo is not None:
         problems.append("start and end are wall-clock times without a zone; the zone is tz")
@@ -149,17 +140,19 @@ def plan_wave(
         problems.append(f"end {end.isoformat()} must be after start {start.isoformat()}")
     if not (_is_int(slot_minutes) and SLOT_MINUTES_MIN <= slot_minutes <= SLOT_MINUTES_MAX):
         problems.append(f"slot_minutes must be an integer {SLOT_MINUTES_MIN}-{SLOT_MINUTES_MAX}, got {slot_minutes!r}")
-    if not interviewers:
-        problems.append("at least one interviewer is needed")
-    elif any(not isinstance(name, str) or not name.strip() for name in interviewers):
-        problems.append("interviewer names must be non-empty strings")
-    else:
-        repeated = sorted({name for name in interviewers if interviewers.count(name) > 1})
-        if repeated:
-            problems.append(f"duplicate interviewer(s): {', '.join(repeated)}")
-    if problems:
-        raise ValueError("; ".join(problems))
+    return problems
 
+
+def _interviewer_problems(interviewers: Sequence[str]) -> list[str]:
+    if not interviewers:
+        return ["at least one interviewer is needed"]
+    if any(not isinstance(name, str) or not name.strip() for name in interviewers):
+        return ["interviewer names must be non-empty strings"]
+    repeated = sorted({name for name in interviewers if interviewers.count(name) > 1})
+    return [f"duplicate interviewer(s): {', '.join(repeated)}"] if repeated else []
+
+
+def _slot_starts(day: date, start: time, end: time, slot_minutes: int, tz: tzinfo) -> list[datetime]:
     # Step in UTC so that slots are slot_minutes of real time apart even on a
     # day when tz changes its offset; IST has none since 1945, other zones may.
     first = datetime.combine(day, start, tzinfo=tz).astimezone(timezone.utc)
@@ -170,24 +163,64 @@ def plan_wave(
         raise ValueError(
             f"the window {start.isoformat()}-{end.isoformat()} holds no {slot_minutes}-minute slot"
         )
+    return [(first + index * step).astimezone(tz) for index in range(n_slots)]
+
+
+def wave_slots(day: date, start: time, end: time, slot_minutes: int, tz: tzinfo = IST) -> list[datetime]:
+    """The start of every slot of a wave's window (see `plan_wave`); ValueError for an unusable window."""
+    problems = _window_problems(start, end, slot_minutes)
+    if problems:
+        raise ValueError("; ".join(problems))
+    return _slot_starts(day, start, end, slot_minutes, tz)
+
+
+def plan_wave(
+    day: date,
+    start: time,
+    end: time,
+    slot_minutes: int,
+    interviewers: Sequence[str],
+    cases: Sequence[WaitingCase],
+    tz: tzinfo = IST,
+    busy: Mapping[str, Collection[datetime]] = MappingProxyType({}),
+) -> list[Slot]:
+    """Interviews for one day: every interviewer takes one case per slot, cases in queue order.
+
+    Slots start at `start` and follow each other every `slot_minutes` while a
+    slot still ends at or before `end`; `start` and `end` are wall-clock times
+    in `tz` (IST unless given). Capacity is slots x interviewers; the first
+    that many schedulable cases in queue order are taken, each slot filled in
+    the order `interviewers` are given, so interviewer loads differ by at most
+    one. Deferred cases are never scheduled, nor is an application_id that any
+    entry lists as deferred; an application_id listed twice is scheduled once.
+    `busy` maps an interviewer to the instants of interviews they already
+    have; a slot starting less than `slot_minutes` from one of them is not
+    theirs to fill, so a wave never double-books anyone.
+    Raises ValueError for an unusable window, slot length or interviewer list.
+    """
+    problems = _window_problems(start, end, slot_minutes) + _interviewer_problems(interviewers)
+    if problems:
+        raise ValueError("; ".join(problems))
+    step = timedelta(minutes=slot_minutes)
+    free = [
+        (at, name)
+        for at in _slot_starts(day, start, end, slot_minutes, tz)
+        for name in interviewers
+        if not any(abs(at - booked) < step for booked in busy.get(name, ()))
+    ]
 
     deferred_ids = {case.application_id for case in cases if case.status == "deferred"}
     chosen: list[WaitingCase] = []
     seen: set[str] = set()
     for case in sorted(cases, key=queue_key):
+        if len(chosen) == len(free):
+            break
         if case.application_id in deferred_ids or case.application_id in seen:
             continue
         seen.add(case.application_id)
         chosen.append(case)
-        if len(chosen) == n_slots * len(interviewers):
-            break
 
-    per_slot = len(interviewers)
     return [
-        Slot(
-            application_id=case.application_id,
-            interview_at=(first + (index // per_slot) * step).astimezone(tz),
-            interviewer=interviewers[index % per_slot],
-        )
-        for index, case in enumerate(chosen)
+        Slot(application_id=case.application_id, interview_at=at, interviewer=name)
+        for case, (at, name) in zip(chosen, free)
     ]

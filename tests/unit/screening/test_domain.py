@@ -23,6 +23,8 @@ from services.screening.domain import (
     plan_wave,
     queue_key,
     score,
+    waiting_status,
+    wave_slots,
 )
 
 T0 = datetime(2026, 11, 1, 4, 30, tzinfo=timezone.utc)
@@ -325,3 +327,54 @@ def test_wave_properties(wave):
     assert ids == queue[: len(ids)]
     times = [s.interview_at for s in slots]
     assert times == sorted(times)
+
+
+# --- waiting status, wave slots and booked interviewers ------------------------
+
+
+def test_waiting_status_and_its_reason():
+    calendar = {"WB": date(2026, 5, 1)}
+    assert waiting_status("WB", date(2026, 5, 1), calendar) == ("deferred", "election in WB: polling ends 2026-05-01")
+    assert waiting_status("WB", date(2026, 5, 2), calendar) == ("queued", "polling in WB ended 2026-05-01")
+    assert waiting_status("RJ", date(2026, 5, 1), calendar) == ("queued", "no election under way in RJ")
+
+
+def test_wave_slots_are_the_slot_starts_of_plan_wave():
+    starts = wave_slots(DAY, time(10, 0), time(11, 45), 30)
+    assert starts == [datetime.combine(DAY, time(10, m), tzinfo=IST) for m in (0, 30)] + [
+        datetime.combine(DAY, time(11, 0), tzinfo=IST)]
+    slots = plan_wave(DAY, time(10, 0), time(11, 45), 30, ["a"], [case(f"c{i}", i) for i in range(5)])
+    assert [s.interview_at for s in slots] == starts
+    with pytest.raises(ValueError, match="holds no 30-minute slot"):
+        wave_slots(DAY, time(10, 0), time(10, 20), 30)
+    with pytest.raises(ValueError, match="after start"):
+        wave_slots(DAY, time(11, 0), time(10, 0), 30)
+
+
+def test_a_busy_interviewer_is_skipped_in_the_slots_they_are_taken():
+    at = lambda h, m=0: datetime.combine(DAY, time(h, m), tzinfo=IST)  # noqa: E731
+    cases = [case(f"c{i}", i) for i in range(6)]
+    # asha has an interview at 10:15: it overlaps the 10:00 and 10:30 slots, not the 11:00 one.
+    slots = plan_wave(DAY, time(10, 0), time(11, 30), 30, ["asha", "ravi"], cases, busy={"asha": [at(10, 15)]})
+    assert slots == [
+        Slot("c0", at(10), "ravi"), Slot("c1", at(10, 30), "ravi"),
+        Slot("c2", at(11), "asha"), Slot("c3", at(11), "ravi"),
+    ]
+    # An interview exactly one slot before or after does not overlap.
+    free = plan_wave(DAY, time(10, 0), time(11, 0), 30, ["asha"], cases, busy={"asha": [at(9, 30), at(11)]})
+    assert [s.interview_at for s in free] == [at(10), at(10, 30)]
+
+
+@given(waves(), st.lists(st.tuples(st.sampled_from(["asha", "ravi", "meena"]), st.integers(0, 24 * 60)), max_size=12))
+def test_a_wave_never_books_anyone_near_an_interview_they_have(wave, booked):
+    cases, interviewers, start, end, slot_minutes = wave
+    busy: dict[str, list[datetime]] = {}
+    for name, minute in booked:
+        busy.setdefault(name, []).append(datetime.combine(DAY, time(0), tzinfo=IST) + timedelta(minutes=minute))
+    slots = plan_wave(DAY, start, end, slot_minutes, interviewers, cases, busy=busy)
+    for s in slots:
+        assert all(abs(s.interview_at - t) >= timedelta(minutes=slot_minutes) for t in busy.get(s.interviewer, []))
+    ids = [s.application_id for s in slots]
+    assert len(ids) == len(set(ids))
+    free = plan_wave(DAY, start, end, slot_minutes, interviewers, cases)
+    assert [s.application_id for s in free][: len(ids)] == ids, "still the head of the queue, in order"
