@@ -1,14 +1,44 @@
 """Intake app: wiring only."""
 
+import contextlib
+import logging
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+
 from fastapi import FastAPI
 
 from services.intake.api import router
+from services.intake.domain import RateLimiter
 from shared.events import ApplicationErased, ApplicationSubmitted
 from shared.service import create_service_app
+from shared.settings import Settings, get_settings
 
 
-def create_app() -> FastAPI:
-    return create_service_app(
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    # aiokafka logs every produced message's value at DEBUG, and intake's values carry names and
+    # phones: even LOG_LEVEL=DEBUG must not put them in the logs.
+    logging.getLogger("aiokafka").setLevel(max(logging.INFO, logging.getLogger("aiokafka").getEffectiveLevel()))
+    app = create_service_app(
         "intake", router=router, publishes=[ApplicationSubmitted, ApplicationErased],
-        body_limit_exempt=["/v1/applications/bulk"], title="recruit intake",
+        body_limit_exempt=["/v1/applications/bulk"], title="recruit intake", settings=settings,
     )
+    app.state.rate_limiter = RateLimiter(settings.intake_rate_per_second, settings.intake_rate_burst)
+    # Bulk imports validate in worker processes (started on first use): the event loop stays free
+    # for other requests and the import uses every core. "spawn", as forking a process that runs
+    # an event loop and client threads is unsafe.
+    app.state.bulk_workers = ProcessPoolExecutor(max_workers=os.cpu_count() or 1,
+                                                 mp_context=multiprocessing.get_context("spawn"))
+    service_lifespan = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        try:
+            async with service_lifespan(app):
+                yield
+        finally:
+            app.state.bulk_workers.shutdown(wait=False, cancel_futures=True)
+
+    app.router.lifespan_context = lifespan
+    return app

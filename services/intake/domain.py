@@ -1,16 +1,23 @@
-"""Intake domain: validation and normalisation of an application, and its bilingual error messages."""
+"""Intake domain (pure, no I/O): validation and its bilingual messages, the event, erasure, rate limit, bulk reader."""
 
 from __future__ import annotations
 
+import codecs
+import csv
+import json
 import re
 import unicodedata
+import uuid
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Annotated, Any, Literal, Mapping
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from shared.events import EVENT_TYPE_OF, ApplicationSubmitted, Envelope
 from shared.geography import BLOCKS_BY_DISTRICT, STATES, resolve_state
-from shared.phone import normalize_phone
+from shared.phone import normalize_phone, phone_hash
 
 SKILLS: tuple[str, ...] = (
     "content_writing",
@@ -93,18 +100,18 @@ class _Invalid(Exception):
 
 _MISSING = object()
 
-# Bidirectional overrides and isolates are format characters (Cf) like the
-# zero-width joiners Indic scripts need, but they only serve to make text
-# display differently from what it is.
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Control characters (Cc: exactly U+0000-U+001F and U+007F-U+009F), lone
+# surrogates (Cs: JSON "\ud800" escapes cannot be encoded as UTF-8 and would
+# break the event later, far from the request), and the bidirectional
+# overrides and isolates: format characters (Cf) like the zero-width joiners
+# Indic scripts need, but they only serve to make text display differently
+# from what it is. One character class rather than unicodedata per character:
+# bulk imports validate a hundred thousand rows per request.
+_BAD_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
 
 
 def _has_bad_characters(text: str) -> bool:
-    # Cs: lone surrogates from JSON "\ud800" escapes cannot be encoded as
-    # UTF-8 and would break the event later, far from the request.
-    return any(
-        unicodedata.category(ch) in ("Cc", "Cs") or ch in _BIDI_CONTROLS for ch in text
-    )
+    return _BAD_CHARACTERS.search(text) is not None
 
 
 def _blank(value: Any) -> bool:
@@ -163,8 +170,24 @@ def _items(value: Any) -> list[Any]:
     raise _Invalid("type", expected="list")
 
 
+# Bulk files repeat the same few list, skill, state and place spellings on every row: the
+# results for a string are cached (as tuples, so a cached value cannot be changed by a caller).
+_CACHE_SIZE = 4096
+
+
 def _text_list(value: Any) -> list[str]:
     """Items trimmed and deduplicated case-insensitively, first spelling kept; blanks dropped."""
+    if isinstance(value, str):
+        return list(_text_list_of_string(value))
+    return _text_list_uncached(value)
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _text_list_of_string(value: str) -> tuple[str, ...]:
+    return tuple(_text_list_uncached(value))
+
+
+def _text_list_uncached(value: Any) -> list[str]:
     result: list[str] = []
     seen: set[str] = set()
     for position, item in enumerate(_items(value), start=1):
@@ -183,6 +206,17 @@ def _text_list(value: Any) -> list[str]:
 
 
 def _skills(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return list(_skills_of_string(value))
+    return _skills_uncached(value)
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _skills_of_string(value: str) -> tuple[str, ...]:
+    return tuple(_skills_uncached(value))
+
+
+def _skills_uncached(value: Any) -> list[str]:
     result: list[str] = []
     for text in _text_list(value):
         # "Content Writing" and "content-writing" from a spreadsheet mean the same skill.
@@ -255,11 +289,15 @@ def _social(raw: Mapping[str, Any]) -> dict[str, str]:
     return result
 
 
+@lru_cache(maxsize=_CACHE_SIZE)
 def _canonical(name: str, known: tuple[str, ...]) -> str:
     # Reporting groups by district and block, so "jaipur" and "JAIPUR"
     # must land on the reference spelling wherever one is known.
     folded = name.casefold()
     return next((candidate for candidate in known if candidate.casefold() == folded), name)
+
+
+_resolve_state = lru_cache(maxsize=_CACHE_SIZE)(resolve_state)
 
 
 def validate_application(raw: Mapping[str, Any]) -> Application | list[FieldError]:
@@ -306,7 +344,7 @@ def validate_application(raw: Mapping[str, Any]) -> Application | list[FieldErro
     def state(value: Any) -> str:
         if not isinstance(value, str):
             raise _Invalid("type", expected="text")
-        code = resolve_state(value)
+        code = _resolve_state(value)
         if code is None:
             raise _Invalid("unknown_state")
         return code
@@ -417,6 +455,19 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "You must give your consent to apply.",
         "hi": "आवेदन करने के लिए आपकी सहमति आवश्यक है।",
     },
+    # Bulk import: a row that cannot be read at all (field "_root").
+    "invalid_json": {
+        "en": "This is not valid JSON.",
+        "hi": "यह मान्य JSON नहीं है।",
+    },
+    "invalid_csv": {
+        "en": "This row is not valid CSV (check its quotes).",
+        "hi": "यह पंक्ति मान्य CSV नहीं है (उद्धरण चिह्न जाँचें)।",
+    },
+    "too_many_values": {
+        "en": "This row has {got} values but the header names {columns} columns.",
+        "hi": "इस पंक्ति में {got} मान हैं, पर हेडर में {columns} कॉलम हैं।",
+    },
 }
 
 _FALLBACK = {"en": "Invalid value.", "hi": "अमान्य मान।"}
@@ -476,3 +527,266 @@ def error_language(accept_language_header: str | None) -> Literal["en", "hi"]:
         if best is None or quality > best[0]:
             best = (quality, primary)
     return "hi" if best is not None and best[1] == "hi" else "en"
+
+
+# ---- accepted applications become events ----------------------------------------------------
+
+PRODUCER = "intake"
+
+
+def submitted_event(application_id: uuid.UUID, application: Application, source: str,
+                    submitted_at: datetime) -> Envelope:
+    """The ``application.submitted`` event of an accepted application.
+
+    ``source`` is the upstream's (its API key's) unless the application names one. Built with
+    ``model_construct``: ``application`` has already passed :func:`validate_application` and
+    its model, and validating the same values twice more (``ApplicationSubmitted``, then
+    ``Envelope``) would only add a third to the cost of a 100,000-row import.
+    tests/unit/intake/test_events.py proves the result parses as the SPEC's event.
+    """
+    fields = application.model_dump()
+    fields["source"] = application.source or source
+    data = ApplicationSubmitted.model_construct(**fields, submitted_at=submitted_at)
+    return Envelope.model_construct(
+        event_id=uuid.uuid4(), event_type=EVENT_TYPE_OF[ApplicationSubmitted], schema_version=1,
+        occurred_at=submitted_at, producer=PRODUCER, application_id=application_id,
+        data=data.model_dump(mode="json"),
+    )
+
+
+# ---- erasure ---------------------------------------------------------------------------------
+
+# What an erased application keeps: what the counts need (state, district, timestamps) and,
+# in intake's own table only, the keyed phone hash that keeps a re-application a duplicate.
+# Everything else about the person goes: name, phone, email, social handles, and the details
+# that could single someone out in a small block (block, age, languages, skills, followers,
+# hours, source).
+ERASED_SUBMISSION_VALUES: dict[str, Any] = {
+    "full_name": "", "phone": "", "email": None, "block": None, "age": 0, "languages": [],
+    "skills": [], "social": {}, "followers": None, "hours_per_week": None, "source": None,
+}
+
+
+def scrubbed_submission(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``data`` of an erased application's ``application.submitted`` event, nothing personal left.
+
+    It stays a valid ``ApplicationSubmitted`` (blank strings, nulls, zero, empty lists) so a
+    replay of the outbox to a fresh broker still carries the application into the counts.
+    """
+    return {**data, **ERASED_SUBMISSION_VALUES}
+
+
+# ---- rate limit ------------------------------------------------------------------------------
+
+class RateLimiter:
+    """Token buckets per API key: up to ``burst`` requests at once, refilled at ``rate`` per second.
+
+    State lives in the process, so each replica limits on its own: with N replicas behind a
+    load balancer a key may get up to N x rate. Time comes in as ``now`` (monotonic seconds).
+    """
+
+    def __init__(self, rate: float, burst: int) -> None:
+        if rate <= 0 or burst < 1:
+            raise ValueError("rate must be > 0 and burst >= 1")
+        self.rate, self.burst = float(rate), float(burst)
+        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, when counted)
+
+    def take(self, key: str, now: float) -> float:
+        """Take a token for ``key``: 0.0 when the request may pass, else the seconds until one is back."""
+        tokens, then = self._buckets.get(key, (self.burst, now))
+        tokens = min(self.burst, tokens + max(0.0, now - then) * self.rate)
+        if tokens >= 1.0:
+            self._buckets[key] = (tokens - 1.0, now)
+            return 0.0
+        self._buckets[key] = (tokens, now)
+        return (1.0 - tokens) / self.rate
+
+
+# ---- bulk import -----------------------------------------------------------------------------
+
+BULK_MAX_ROWS = 100_000
+# No legitimate row comes near this; it bounds what one unterminated line can make us hold.
+BULK_MAX_ROW_CHARS = 64 * 1024
+# The counts are always exact; the list stops here so a broken file cannot make a huge response.
+BULK_MAX_ERRORS = 1_000
+BULK_FORMATS = {"text/csv": "csv", "application/x-ndjson": "ndjson"}
+CSV_REQUIRED_COLUMNS = ("full_name", "phone", "state", "district", "age", "consent")
+
+# (row number, the row's text: one CSV record or one NDJSON line)
+BulkRecord = tuple[int, str]
+
+
+class BulkRejected(Exception):
+    """The whole bulk body is refused: 413 (too many rows, or a row too long) or 422 (unreadable)."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.detail = status, detail
+
+
+class BulkReader:
+    """Splits a bulk body, fed in chunks of any size, into numbered records (see :func:`read_record`).
+
+    Records are numbered from 1 in file order; a CSV's header is not a record, and blank lines
+    are skipped without a number. CSV (RFC 4180, UTF-8, an Excel BOM allowed) needs a header
+    naming at least :data:`CSV_REQUIRED_COLUMNS`; a quoted value may span lines. NDJSON is one
+    JSON object per line. Only the unfinished last line of a chunk is held between chunks, so
+    memory does not grow with the file.
+    """
+
+    def __init__(self, fmt: Literal["csv", "ndjson"]) -> None:
+        self.format = fmt
+        self.header: tuple[str, ...] | None = None
+        self.rows = 0
+        self._decoder = codecs.getincrementaldecoder("utf-8-sig")()
+        self._tail = ""
+        self._open_record: list[str] = []  # lines of a CSV record inside a quoted value
+        self._open_quotes = 0
+        self._open_chars = 0
+
+    def feed(self, chunk: bytes) -> list[BulkRecord]:
+        return self._lines(self._decode(chunk, final=False), final=False)
+
+    def close(self) -> list[BulkRecord]:
+        records = self._lines(self._decode(b"", final=True), final=True)
+        if self._open_record:  # an unterminated quote: read_record reports it for its row
+            records += self._numbered(["\n".join(self._open_record)])
+            self._open_record = []
+        if self.format == "csv" and self.header is None:
+            raise BulkRejected(422, "the CSV is empty: it needs a header row")
+        return records
+
+    def _decode(self, chunk: bytes, final: bool) -> str:
+        try:
+            return self._decoder.decode(chunk, final)
+        except UnicodeDecodeError:
+            raise BulkRejected(422, "the body is not UTF-8 text") from None
+
+    def _lines(self, text: str, final: bool) -> list[BulkRecord]:
+        lines = (self._tail + text).split("\n")
+        self._tail = "" if final else lines.pop()
+        if len(self._tail) > BULK_MAX_ROW_CHARS:
+            raise BulkRejected(413, f"a row is longer than {BULK_MAX_ROW_CHARS} characters")
+        if self.format == "ndjson":
+            return self._numbered([line for line in lines if line.strip()])
+        return self._numbered(self._csv_records(lines))
+
+    def _csv_records(self, lines: list[str]) -> list[str]:
+        records: list[str] = []
+        for line in lines:
+            line = line.removesuffix("\r")
+            # A record is complete when its quotes balance ("" inside a value counts twice).
+            quotes = line.count('"')
+            if self._open_record:
+                self._open_record.append(line)
+                self._open_quotes += quotes
+                self._open_chars += len(line) + 1
+                if self._open_quotes % 2:
+                    if self._open_chars > BULK_MAX_ROW_CHARS:
+                        raise BulkRejected(413, f"a row is longer than {BULK_MAX_ROW_CHARS} characters")
+                    continue
+                line, self._open_record = "\n".join(self._open_record), []
+            elif quotes % 2:
+                self._open_record, self._open_quotes, self._open_chars = [line], quotes, len(line)
+                continue
+            if not line.strip():
+                continue
+            if self.header is None:
+                self.header = _csv_header(line)
+                continue
+            records.append(line)
+        return records
+
+    def _numbered(self, records: list[str]) -> list[BulkRecord]:
+        first = self.rows + 1
+        self.rows += len(records)
+        if self.rows > BULK_MAX_ROWS:
+            raise BulkRejected(413, f"a bulk import takes at most {BULK_MAX_ROWS:,} rows")
+        return list(zip(range(first, self.rows + 1), records))
+
+
+def _csv_values(record: str) -> list[str] | None:
+    try:
+        return next(csv.reader((record,), strict=True))
+    except (csv.Error, StopIteration):
+        return None
+
+
+def _csv_header(record: str) -> tuple[str, ...]:
+    values = _csv_values(record)
+    if values is None:
+        raise BulkRejected(422, "the CSV header row is not valid CSV")
+    header = tuple(name.strip().casefold() for name in values)
+    missing = [column for column in CSV_REQUIRED_COLUMNS if column not in header]
+    if missing:
+        raise BulkRejected(422, "the CSV header lacks the columns: " + ", ".join(missing))
+    return header
+
+
+def read_record(fmt: str, header: tuple[str, ...] | None, record: str) -> Mapping[str, Any] | FieldError:
+    """One record as a raw application, or the error of a record that cannot be read at all."""
+    if fmt == "ndjson":
+        try:
+            value = json.loads(record)
+        except ValueError:
+            return FieldError(ROOT, "invalid_json")
+        return value if isinstance(value, dict) else FieldError(ROOT, "type", {"expected": "object"})
+    values = _csv_values(record)
+    if values is None:
+        return FieldError(ROOT, "invalid_csv")
+    header = header or ()
+    if len(values) > len(header) and any(v.strip() for v in values[len(header):]):
+        return FieldError(ROOT, "too_many_values", {"got": len(values), "columns": len(header)})
+    return dict(zip(header, values))
+
+
+@dataclass
+class PreparedRows:
+    """What :func:`prepare_rows` makes of some records: plain strings, cheap to pass between processes."""
+
+    accepted: list[tuple[int, str, str]] = field(default_factory=list)  # (row, event JSON, phone hash)
+    # (row, [(field, code, params)]): codes, not words, as only the first BULK_MAX_ERRORS are ever
+    # worded (BulkSummary.reject); tuples, as they cross to the event loop ten times faster than objects.
+    rejected: list[tuple[int, list[tuple[str, str, dict[str, Any]]]]] = field(default_factory=list)
+
+
+def prepare_rows(fmt: str, header: tuple[str, ...] | None, records: list[BulkRecord], source: str,
+                 hash_key: bytes) -> PreparedRows:
+    """Read, validate and turn valid records into their ``application.submitted`` events.
+
+    The CPU-heavy part of a bulk import, so it can run in worker processes while the event loop
+    stays free; whether a row is new or a duplicate is the database's to decide.
+    """
+    prepared = PreparedRows()
+    for row, record in records:
+        raw = read_record(fmt, header, record)
+        result = [raw] if isinstance(raw, FieldError) else validate_application(raw)
+        if isinstance(result, list):
+            prepared.rejected.append((row, [(e.field, e.code, e.params) for e in result]))
+            continue
+        event = submitted_event(uuid.uuid4(), result, source, datetime.now(timezone.utc))
+        prepared.accepted.append((row, event.to_json(), phone_hash(result.phone, hash_key)))
+    return prepared
+
+
+@dataclass
+class BulkSummary:
+    """The response of a bulk import; ``duplicates`` are valid rows whose phone was already taken."""
+
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def reject(self, rejected: list[tuple[int, list[tuple[str, str, dict[str, Any]]]]], lang: str) -> None:
+        self.rejected += len(rejected)
+        for row, errors in rejected:
+            for field_name, code, params in errors:
+                if len(self.errors) >= BULK_MAX_ERRORS:
+                    return
+                error = FieldError(field_name, code, params)
+                self.errors.append({"row": row, "field": field_name, "message": message(error, lang)})
+
+    def record(self, valid: int, accepted: int) -> None:
+        self.accepted += accepted
+        self.duplicates += valid - accepted

@@ -1,46 +1,164 @@
-"""Intake store: every SQL statement of intake (applications + their outbox events)."""
+"""Intake store: every SQL statement of intake (applications, bulk staging, erasure, and their outbox events)."""
 
 from __future__ import annotations
 
+import json
 import uuid
-from datetime import datetime, timezone
+from collections.abc import Sequence
+from datetime import datetime
 
 import asyncpg
 
-from shared.events import ApplicationSubmitted, new_event
-from shared.outbox import add_events
+from services.intake import domain
+from shared.events import APPLICATIONS_SUBMITTED, ApplicationErased, Envelope, new_event
+from shared.outbox import NOTIFY_CHANNEL, add_events
 
-PRODUCER = "intake"
+# An application's row is read from its application.submitted event, in SQL, so the stored row
+# and the published event cannot differ and a bulk import's rows never pass through Python
+# again once prepared. `e` is the envelope (jsonb), `d` its data, `h` the keyed phone hash; they
+# come from a MATERIALIZED CTE, else PostgreSQL would parse the JSON once per reference.
+COLUMNS = ("application_id", "phone_hash", "phone", "full_name", "email", "state", "district", "block", "age",
+           "details", "source", "submitted_at", "submitted_event_id")
+ROW_FROM_EVENT = """
+    (e->>'application_id')::uuid, h, d->>'phone', d->>'full_name', d->>'email', d->>'state', d->>'district',
+    d->>'block', (d->>'age')::integer,
+    jsonb_build_object('languages', d->'languages', 'skills', d->'skills', 'social', d->'social',
+                       'followers', d->'followers', 'hours_per_week', d->'hours_per_week'),
+    d->>'source', (d->>'submitted_at')::timestamptz, (e->>'event_id')::uuid"""
+DETAILS = ("languages", "skills", "social", "followers", "hours_per_week")
 
 
-async def submit_application(pool: asyncpg.Pool, application: ApplicationSubmitted, phone_hash: str,
-                             ) -> tuple[uuid.UUID, bool]:
+async def submit_application(pool: asyncpg.Pool, event: Envelope, phone_hash: str) -> tuple[uuid.UUID, bool]:
     """Insert the application and its event in one transaction; returns (id, duplicate).
 
     The unique phone_hash decides races: of concurrent posts of one phone exactly one insert
-    wins, the others wait for its commit, find the row and report a duplicate.
+    wins, the others wait for its commit, find the row and report a duplicate (no event).
     """
-    application_id = uuid.uuid4()
-    details = application.model_dump(
-        mode="json", include={"languages", "skills", "social", "followers", "hours_per_week"})
     async with pool.acquire() as conn, conn.transaction():
+        # $1::text::jsonb: the text goes to the server as it is (the pool's jsonb codec would quote it)
         inserted = await conn.fetchval(
-            "INSERT INTO applications (application_id, phone_hash, phone, full_name, email, state, district,"
-            " block, age, details, source, submitted_at)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+            "WITH parsed AS MATERIALIZED (SELECT $1::text::jsonb AS e),"
+            " submitted AS MATERIALIZED (SELECT e, e->'data' AS d, $2::text AS h FROM parsed)"
+            f" INSERT INTO applications ({', '.join(COLUMNS)}) SELECT {ROW_FROM_EVENT} FROM submitted"
             " ON CONFLICT (phone_hash) DO NOTHING RETURNING application_id",
-            application_id, phone_hash, application.phone, application.full_name, application.email,
-            application.state, application.district, application.block, application.age, details,
-            application.source, application.submitted_at,
+            event.to_json(), phone_hash,
         )
         if inserted is None:
             existing = await conn.fetchval("SELECT application_id FROM applications WHERE phone_hash = $1",
                                            phone_hash)
             return existing, True
-        await add_events(conn, [new_event(PRODUCER, application_id, application,
-                                          occurred_at=application.submitted_at)])
-    return application_id, False
+        await add_events(conn, [event])
+    return event.application_id, False
 
 
-def now() -> datetime:
-    return datetime.now(timezone.utc)
+class BulkImport:
+    """One bulk import, one transaction: each batch of (row, event JSON, phone hash) is COPYed into
+    a staging table and moved by one statement: a set-based INSERT ... ON CONFLICT (phone_hash)
+    DO NOTHING into applications, and the accepted rows' events into the outbox. Nothing is
+    visible, and nothing is published, until it commits.
+
+    The events are written INSERT ... SELECT from staging rather than with add_events: they are
+    already in the database, and turning 100,000 of them back into Envelope objects to COPY them
+    again would cost more than the rest of the import (bench/intake_bulk.py). The rows are the
+    ones add_events writes (Envelope.to_json, key = the application id), and the NOTIFY too.
+    """
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+        self._conn: asyncpg.Connection | None = None
+        self._transaction = None
+
+    async def __aenter__(self) -> BulkImport:
+        self._conn = await self.pool.acquire()
+        try:
+            # Created outside the transaction and kept for the connection's life (pool resets do not
+            # drop temporary tables): a table dropped at commit would invalidate asyncpg's cached
+            # statements on it. ON COMMIT DELETE ROWS leaves it empty for the next import.
+            await self._conn.execute(
+                "CREATE TEMPORARY TABLE IF NOT EXISTS bulk_staging ("
+                " row_no integer NOT NULL, phone_hash text NOT NULL, payload text NOT NULL) ON COMMIT DELETE ROWS"
+            )
+            self._transaction = self._conn.transaction()
+            await self._transaction.start()
+        except BaseException:
+            await self.pool.release(self._conn)
+            raise
+        return self
+
+    async def __aexit__(self, exc_type, exc, traceback) -> None:
+        try:
+            if exc_type is None:
+                await self._conn.execute(f"NOTIFY {NOTIFY_CHANNEL}")  # delivered at commit, as add_events does
+                await self._transaction.commit()
+            else:
+                await self._transaction.rollback()
+        finally:
+            await self.pool.release(self._conn)
+
+    async def add(self, rows: Sequence[tuple[int, str, str]]) -> int:
+        """Stage (row number, application.submitted JSON, phone hash) rows; returns how many were new.
+
+        The first row of a phone wins; a phone already in applications (committed, or from an
+        earlier batch of this import) makes a duplicate. Events keep the file's order.
+        """
+        conn = self._conn
+        await conn.copy_records_to_table("bulk_staging", columns=("row_no", "payload", "phone_hash"), records=rows)
+        status = await conn.execute(
+            "WITH parsed AS MATERIALIZED (SELECT row_no, payload, payload::jsonb AS e, phone_hash AS h FROM bulk_staging),"
+            " staged AS MATERIALIZED (SELECT row_no, payload, e, e->'data' AS d, h FROM parsed),"
+            " accepted AS ("
+            f"  INSERT INTO applications ({', '.join(COLUMNS)})"
+            f"  SELECT DISTINCT ON (h) {ROW_FROM_EVENT} FROM staged ORDER BY h, row_no"
+            "   ON CONFLICT (phone_hash) DO NOTHING RETURNING submitted_event_id)"
+            " INSERT INTO outbox (event_id, event_type, topic, key, payload)"
+            "  SELECT (e->>'event_id')::uuid, e->>'event_type', $1, e->>'application_id', payload"
+            "  FROM staged JOIN accepted ON accepted.submitted_event_id = (e->>'event_id')::uuid ORDER BY row_no",
+            APPLICATIONS_SUBMITTED,
+        )
+        await conn.execute("TRUNCATE bulk_staging")
+        return int(status.split()[-1])
+
+
+async def application(pool: asyncpg.Pool, application_id: uuid.UUID) -> asyncpg.Record | None:
+    return await pool.fetchrow(
+        "SELECT application_id, full_name, phone, email, state, district, block, age, details, source,"
+        " submitted_at, erased_at FROM applications WHERE application_id = $1",
+        application_id,
+    )
+
+
+async def phone_hash_of(pool: asyncpg.Pool, application_id: uuid.UUID) -> str | None:
+    """The keyed phone hash of an application (kept after erasure, so the applicant can still prove it)."""
+    return await pool.fetchval("SELECT phone_hash FROM applications WHERE application_id = $1", application_id)
+
+
+async def erase_application(pool: asyncpg.Pool, application_id: uuid.UUID, erased_at: datetime) -> bool | None:
+    """Remove an application's personal data and publish application.erased, in one transaction.
+
+    True when erased now, False when it was erased before (nothing changes, no second event),
+    None when there is no such application. Its application.submitted outbox row is scrubbed
+    too, published or not: intake's tables keep nothing personal of an erased applicant.
+    """
+    async with pool.acquire() as conn, conn.transaction():
+        # Row lock: of two concurrent erasures the second waits and then finds erased_at set.
+        erased = await conn.fetchrow(
+            "UPDATE applications SET phone = NULL, full_name = NULL, email = NULL, block = NULL, age = NULL,"
+            " details = NULL, source = NULL, erased_at = $2"
+            " WHERE application_id = $1 AND erased_at IS NULL RETURNING submitted_event_id",
+            application_id, erased_at,
+        )
+        if erased is None:
+            known = await conn.fetchval("SELECT true FROM applications WHERE application_id = $1", application_id)
+            return False if known else None
+        submitted = await conn.fetch(
+            "SELECT id, payload FROM outbox WHERE event_type = 'application.submitted'"
+            " AND (event_id = $1 OR ($1 IS NULL AND key = $2)) FOR UPDATE",
+            erased["submitted_event_id"], str(application_id),
+        )
+        for row in submitted:
+            envelope = json.loads(row["payload"])
+            envelope["data"] = domain.scrubbed_submission(envelope["data"])
+            await conn.execute("UPDATE outbox SET payload = $2 WHERE id = $1", row["id"],
+                               json.dumps(envelope, ensure_ascii=False, separators=(",", ":")))
+        await add_events(conn, [new_event(domain.PRODUCER, application_id, ApplicationErased(erased_at=erased_at))])
+    return True

@@ -343,6 +343,9 @@ SAMPLES = [
     FieldError("social", "invalid_platform", {"platform": "bad one", "max": 30}),
     FieldError("social", "invalid_handle", {"platform": "x", "max": 100}),
     FieldError("consent", "consent_required", {}),
+    FieldError("_root", "invalid_json", {}),
+    FieldError("_root", "invalid_csv", {}),
+    FieldError("_root", "too_many_values", {"got": 9, "columns": 7}),
 ]
 
 DEVANAGARI = re.compile(r"[\u0900-\u097f]")

@@ -1,0 +1,92 @@
+"""Intake form page: the bilingual form (static/form.html) with its API key, and a plain (no-JS) post's outcome shown in it."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+TEMPLATE = (Path(__file__).parent / "static" / "form.html").read_text(encoding="utf-8")
+KEY_PLACEHOLDER = "__FORM_API_KEY__"
+
+# (Hindi, English): without JavaScript the page shows both languages, so its messages do too.
+CHECK_FIELDS = ("कृपया चिह्नित फ़ील्ड ठीक करें।", "Please correct the highlighted fields.")
+KEY_REFUSED = ("इस फ़ॉर्म की कुंजी मान्य नहीं है; कृपया पेज दोबारा खोलें।",
+               "This form's key was not accepted; please reload the page.")
+TOO_MANY = ("अभी बहुत अधिक अनुरोध हैं। कृपया एक मिनट बाद फिर प्रयास करें।",
+            "Too many requests right now. Please wait a minute and try again.")
+
+# Fields the page shows as text boxes (values are put back after an error).
+_TEXT_INPUTS = ("full_name", "phone", "email", "age", "languages", "district", "block", "followers",
+                "hours_per_week", "social.twitter", "social.instagram", "social.facebook", "social.youtube")
+
+
+def form_page(form_key: str) -> str:
+    """The form as served at GET /: every placeholder replaced by the web form's API key."""
+    return TEMPLATE.replace(KEY_PLACEHOLDER, html.escape(form_key, quote=True))
+
+
+def received_page(form_key: str, application_id: str, duplicate: bool) -> str:
+    page = form_page(form_key)
+    page = _sub(r'(<section id="confirmation"[^>]*?) hidden>', r"\1>", page)
+    page = _sub(r'(<code id="application-id">)(</code>)', rf"\g<1>{html.escape(application_id)}\2", page)
+    page = _sub(r'(<p id="duplicate" data-value=")(")', rf"\g<1>{str(duplicate).lower()}\2", page)
+    shown = "duplicate-yes" if duplicate else "duplicate-no"
+    return _sub(rf'(<span id="{shown}") hidden>', r"\1>", page)
+
+
+def errors_page(form_key: str, errors: Sequence[tuple[str, str, str]], values: Mapping[str, Any]) -> str:
+    """The form again with the sender's values and each (field, Hindi, English) message at its field."""
+    page = _refill(form_page(form_key), values)
+    unplaced: list[str] = []
+    for field, hindi, english in errors:
+        slot = re.compile(rf'(<div id="error-{re.escape(field)}" class="error[^"]*"[^>]*>)(</div>)')
+        if slot.search(page):
+            page = slot.sub(lambda m: m.group(1) + _bilingual(hindi, english) + m.group(2), page, count=1)
+        else:
+            unplaced.append(_bilingual(hindi, english))
+    general = " · ".join(unplaced) if unplaced else _bilingual(*CHECK_FIELDS)
+    return _form_error(page, general)
+
+
+def failure_page(form_key: str, message: tuple[str, str], values: Mapping[str, Any]) -> str:
+    return _form_error(_refill(form_page(form_key), values), _bilingual(*message))
+
+
+def _bilingual(hindi: str, english: str) -> str:
+    return f'<span lang="hi">{html.escape(hindi)}</span> <span lang="en">{html.escape(english)}</span>'
+
+
+def _form_error(page: str, content: str) -> str:
+    return re.sub(r'(<div id="form-error" class="error"[^>]*>)(</div>)',
+                  lambda m: m.group(1) + content + m.group(2), page, count=1)
+
+
+def _sub(pattern: str, replacement: str, page: str) -> str:
+    return re.sub(pattern, replacement, page, count=1)
+
+
+def _refill(page: str, values: Mapping[str, Any]) -> str:
+    def first(name: str) -> str:
+        value = values.get(name)
+        value = value[0] if isinstance(value, list) and value else value
+        return value if isinstance(value, str) else ""
+
+    for name in _TEXT_INPUTS:
+        if first(name):
+            page = re.sub(rf'(<input type="(?:text|tel|email|number)" [^>]*?name="{re.escape(name)}")',
+                          lambda m, v=first(name): f'{m.group(1)} value="{html.escape(v, quote=True)}"',
+                          page, count=1)
+    skills = values.get("skills")
+    for skill in skills if isinstance(skills, list) else [skills]:
+        if isinstance(skill, str) and skill:
+            page = page.replace(f'name="skills" id="skill-{skill}" value="{skill}"',
+                                f'name="skills" id="skill-{skill}" value="{skill}" checked', 1)
+    if first("consent"):
+        page = page.replace('name="consent" value="true"', 'name="consent" value="true" checked', 1)
+    if first("state"):
+        page = page.replace(f'<option value="{html.escape(first("state"), quote=True)}">',
+                            f'<option value="{html.escape(first("state"), quote=True)}" selected>', 1)
+    return page
