@@ -93,8 +93,9 @@ async def replace_state(conn: asyncpg.Connection, state: str, departed: Iterable
     at = await conn.fetchval("SELECT clock_timestamp()")
     # Merit order straight from the index; ids as text, since the rule keys by text and only the
     # few changed rows need them back as uuids. submitted_at is not fetched: only the order needs it.
+    # (The text id is named `id`: ORDER BY application_id must mean the uuid column, the index's order.)
     rows = await conn.fetch(
-        "SELECT application_id::text, district, block, level, unit_id FROM candidates"
+        "SELECT application_id::text AS id, district, block, level, unit_id FROM candidates"
         " WHERE state = $1 ORDER BY score DESC, submitted_at, application_id", state)
     departed = list(departed)
     changed = domain.rerank(state, rows, await capacities(conn),
