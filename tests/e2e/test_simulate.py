@@ -12,7 +12,8 @@ from pathlib import Path
 
 import httpx
 
-from shared.geography import STATES
+from shared.geography import STATES, resolve_state
+from shared.simulate import SKILLS
 
 
 def wait_for(check, timeout: float, what: str):
@@ -89,3 +90,25 @@ def test_simulated_campaign_is_what_reporting_counts(recruit_up) -> None:
     assert (again["accepted"], again["duplicates"]) == (0, 20)
     time.sleep(1)
     assert httpx.get(f"{reporting}/v1/stats/summary", timeout=5).json()["applications"] == 200
+
+
+def test_applicants_look_like_the_campaign() -> None:
+    """The simulator's people, without a running system: the seed's state mix, real places,
+    unique valid mobiles in the formats people type, Devanagari and Latin names, adults."""
+    from shared.phone import normalize_phone
+    from shared.simulate import Applicants
+
+    people = Applicants(seed=3)
+    sample = [people.one() for _ in range(4000)]
+    codes = [resolve_state(a["state"]) for a, _ in sample]
+    assert None not in codes
+    assert 0.17 <= codes.count("RJ") / len(codes) <= 0.23
+    assert len(set(codes)) >= 25
+    assert all(a["district"] in STATES[c].districts for (a, _), c in zip(sample, codes))
+    phones = [normalize_phone(a["phone"]) for a, _ in sample]
+    assert phones == [p for _, p in sample] and len(set(phones)) == len(phones)
+    assert len({a["phone"][:3] for a, _ in sample}) > 3  # +91…, 91…, 0…, bare numbers
+    assert all(18 <= a["age"] <= 60 and a["consent"] for a, _ in sample)
+    devanagari = sum(any("\u0900" <= ch <= "\u097f" for ch in a["full_name"]) for a, _ in sample)
+    assert 0.3 < devanagari / len(sample) < 0.6
+    assert all(set(a["skills"]) <= set(SKILLS) for a, _ in sample)

@@ -175,6 +175,16 @@ async def test_metrics_have_funnel_states_and_lag(reporting) -> None:
     assert 'recruit_consumer_lag{consumer="reporting",topic="applications.submitted"} 0.0' in text
 
 
+async def test_openapi_and_asyncapi_describe_reporting(reporting) -> None:
+    paths = (await reporting.get("/openapi.json")).json()["paths"]
+    for path in ("/v1/stats/summary", "/v1/stats/states", "/v1/stats/states/{code}", "/v1/stats/timeseries",
+                 "/v1/stats/export.csv", "/v1/stream", "/v1/applications/{application_id}/status"):
+        assert path in paths, path
+    assert "text/event-stream" in paths["/v1/stream"]["get"]["responses"]["200"]["content"]
+    channels = json.dumps((await reporting.get("/asyncapi.json")).json())
+    assert all(topic in channels for topic in ("applications.submitted", "placement.changed"))
+
+
 async def test_dashboard_page_and_assets(reporting) -> None:
     page = await reporting.get("/")
     assert page.status_code == 200 and 'id="states-body"' in page.text
@@ -190,7 +200,7 @@ async def test_no_response_carries_personal_data(reporting, campaign) -> None:
         assert "9829012345" not in text and "asha" not in text and "आशा" not in text
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 async def protected_server(stack):
     """reporting behind REPORTING_READ_TOKEN, served by uvicorn so that SSE really streams."""
     os.environ["REPORTING_READ_TOKEN"] = "read-secret"

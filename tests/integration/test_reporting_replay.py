@@ -101,7 +101,8 @@ async def rewind(servers: str, group: str, partitions) -> None:
         await rewinder.stop()
 
 
-async def test_replaying_every_topic_moves_no_number(stack) -> None:
+async def test_replaying_every_topic_moves_no_number(stack, monkeypatch) -> None:
+    monkeypatch.setattr(live, "LAG_POLL_SECONDS", 1.0)  # the lag gauge tells when reporting is done
     async with contextlib.AsyncExitStack() as services:
         intake = await services.enter_async_context(running(intake_app))
         screening = await services.enter_async_context(running(screening_app))
