@@ -48,7 +48,7 @@ async def conn(stack):
 
 async def published(servers: str, topic: str, application_id: str, expected: int = 1) -> list[dict]:
     """The envelopes of `application_id` on `topic`, read from the start of the topic."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=servers, group_id=f"check-{uuid.uuid4()}",
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=servers, group_id=None,
                                 auto_offset_reset="earliest", enable_auto_commit=False)
     await consumer.start()
     found: list[dict] = []

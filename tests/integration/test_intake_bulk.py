@@ -36,7 +36,7 @@ async def conn(stack):
 
 async def submitted_events(servers: str, settle: float = 1.0) -> list[dict]:
     """Every application.submitted envelope published so far (the module has a broker of its own)."""
-    consumer = AIOKafkaConsumer("applications.submitted", bootstrap_servers=servers, group_id=f"check-{uuid.uuid4()}",
+    consumer = AIOKafkaConsumer("applications.submitted", bootstrap_servers=servers, group_id=None,
                                 auto_offset_reset="earliest", enable_auto_commit=False)
     await consumer.start()
     found: list[dict] = []
