@@ -36,47 +36,52 @@ async def lock_application(conn: asyncpg.Connection, application_id: uuid.UUID) 
 
 async def save_application(conn: asyncpg.Connection, application_id: uuid.UUID, old: Projection,
                            new: Projection, phone_hash: str | None = None) -> bool:
-    """Store the new projection and move every counter by its difference from the old; False if
-    the event changed nothing (a stale stage), in which case nothing is written."""
-    changes = delta(old, new)
+    """Store the new projection and move every counter by its difference from the old, in one
+    statement (one round trip per event); False if the event changed nothing (a stale stage)."""
     if new == old and phone_hash is None:
         return False
-    await conn.execute(
+    args: list = [application_id, new.state, new.district, new.submitted_at, new.stage, new.stage_rank,
+                  new.stage_at, new.level, new.unit_id, new.ever_scheduled, new.outcome, new.selected_at,
+                  new.placed_at, new.erased, phone_hash]
+    statements = [
         "UPDATE applications SET state = $2, district = $3, submitted_at = $4, stage = $5, stage_rank = $6,"
         " stage_at = $7, level = $8, unit_id = $9, ever_scheduled = $10, outcome = $11, selected_at = $12,"
         " placed_at = $13, erased = $14,"
         # The hash serves only the applicant's own status look-up; erasure removes it for good.
         " phone_hash = CASE WHEN $14 THEN NULL ELSE coalesce($15, phone_hash) END, updated_at = now()"
-        " WHERE application_id = $1",
-        application_id, new.state, new.district, new.submitted_at, new.stage, new.stage_rank, new.stage_at,
-        new.level, new.unit_id, new.ever_scheduled, new.outcome, new.selected_at, new.placed_at, new.erased,
-        phone_hash,
-    )
+        " WHERE application_id = $1"
+    ]
+    changes = delta(old, new)
     if changes:
-        await _move_counters(conn, changes)
+        statements += _counter_moves(changes, args)
+    # Data-modifying CTEs all run, each to completion, as one statement; no two of them touch the
+    # same row (delta gives one entry per counter row).
+    await conn.execute("WITH " + ", ".join(f"m{i} AS ({sql})" for i, sql in enumerate(statements)) + " SELECT 1",
+                       *args)
     return True
 
 
-async def _move_counters(conn: asyncpg.Connection, changes: dict[tuple[str, tuple], dict[str, int]]) -> None:
-    # One order for every transaction (summary, then the rest by key) so that two concurrent
-    # events never wait on each other's rows in opposite orders.
+def _counter_moves(changes: dict[tuple[str, tuple], dict[str, int]], args: list) -> list[str]:
+    """One statement per counter row that moves, its parameters appended to `args`. Every column
+    of a table is named (zero where it does not move), so few distinct statements get prepared."""
+
+    def param(value) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
     summary = changes.get(("summary", ()), {})
-    assert set(summary) <= set(SUMMARY_COLUMNS)
-    sets = "".join(f"{column} = {column} + ${i}, " for i, column in enumerate(summary, start=1))
-    await conn.execute(f"UPDATE summary SET {sets}version = version + 1, updated_at = now()", *summary.values())
+    sets = "".join(f"{c} = {c} + {param(summary.get(c, 0))}, " for c in SUMMARY_COLUMNS)
+    statements = [f"UPDATE summary SET {sets}version = version + 1, updated_at = now()"]
     for (table, key), columns in sorted(changes.items(), key=lambda item: (item[0][0], str(item[0][1]))):
         if table == "summary":
             continue
-        name, key_columns, allowed = _COUNTER_TABLES[table]
-        assert set(columns) <= set(allowed)
-        names = (*key_columns, *columns)
-        placeholders = ", ".join(f"${i}" for i in range(1, len(names) + 1))
-        updates = ", ".join(f"{c} = {name}.{c} + EXCLUDED.{c}" for c in columns)
-        await conn.execute(
-            f"INSERT INTO {name} ({', '.join(names)}) VALUES ({placeholders})"
-            f" ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET {updates}",
-            *key, *columns.values(),
-        )
+        name, key_columns, counted = _COUNTER_TABLES[table]
+        assert set(columns) <= set(counted)
+        values = [param(k) for k in key] + [param(columns.get(c, 0)) for c in counted]
+        updates = ", ".join(f"{c} = {name}.{c} + EXCLUDED.{c}" for c in counted)
+        statements.append(f"INSERT INTO {name} ({', '.join((*key_columns, *counted))}) VALUES ({', '.join(values)})"
+                          f" ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET {updates}")
+    return statements
 
 
 _COUNTER_TABLES = {
