@@ -14,8 +14,8 @@ from shared.outbox import add_events
 
 PRODUCER = "placement"
 
-# Lock order, everywhere: at most one application lock, then state locks in sorted order.
-# No transaction takes them the other way round, so re-placements cannot deadlock each other.
+# Lock order, everywhere: at most one application lock, then state locks in sorted order, then the
+# capacity lock. No transaction takes them the other way round, so they cannot deadlock each other.
 
 
 async def lock_application(conn: asyncpg.Connection, application_id: uuid.UUID) -> None:
@@ -31,6 +31,15 @@ async def lock_application(conn: asyncpg.Connection, application_id: uuid.UUID) 
 async def lock_state(conn: asyncpg.Connection, state: str) -> None:
     """Serialise every re-placement of one state, across replicas, until the transaction ends."""
     await conn.execute("SELECT pg_advisory_xact_lock(hashtext('placement.state'), hashtext($1))", state)
+
+
+async def _lock_capacities(conn: asyncpg.Connection, *, exclusive: bool) -> None:
+    """Re-placements share this lock while they use the capacities; a change of the level defaults
+    takes it alone. So a re-placement that read the old defaults has committed (its state is
+    visible, and marked) before the change is made, and one that starts later reads the new ones.
+    """
+    function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    await conn.execute(f"SELECT {function}(hashtext('placement.capacity'), 0)")
 
 
 async def is_erased(conn: asyncpg.Connection, application_id: uuid.UUID) -> bool:
@@ -98,14 +107,15 @@ async def replace_state(conn: asyncpg.Connection, state: str, departed: Iterable
         "SELECT application_id::text AS id, district, block, level, unit_id FROM candidates"
         " WHERE state = $1 ORDER BY score DESC, submitted_at, application_id", state)
     departed = list(departed)
+    await _lock_capacities(conn, exclusive=False)
     changed = domain.rerank(state, rows, await capacities(conn),
                             {str(r["application_id"]): domain.Seat(r["level"], r["unit_id"]) for r in departed})
     if not changed:
         return 0
-    scores = {str(r["application_id"]): r["score"] for r in departed}
-    scores.update(await _scores(conn, [c.application_id for c in changed if c.level != "none"]))
     seated = [c for c in changed if c.level != "none"]
+    scores = {str(r["application_id"]): r["score"] for r in departed}
     if seated:
+        scores.update(await _scores(conn, [c.application_id for c in seated]))
         await conn.execute(
             "UPDATE candidates AS c SET level = u.level, unit_id = u.unit_id, updated_at = now()"
             " FROM unnest($1::uuid[], $2::text[], $3::text[]) AS u(application_id, level, unit_id)"
@@ -130,6 +140,7 @@ async def _scores(conn: asyncpg.Connection, application_ids: list[str]) -> dict[
 async def set_level_capacities(pool: asyncpg.Pool, levels: Mapping[str, int]) -> None:
     """Change level defaults and mark every state with candidates for re-placement, in one transaction."""
     async with pool.acquire() as conn, conn.transaction():
+        await _lock_capacities(conn, exclusive=True)
         await conn.executemany("UPDATE level_capacity SET capacity = $2 WHERE level = $1", list(levels.items()))
         await conn.execute(
             "INSERT INTO states_to_replace (state) SELECT DISTINCT state FROM candidates ORDER BY state"

@@ -180,7 +180,7 @@ async def test_any_order_one_at_a_time_ends_in_the_rule(pool, history) -> None:
     await check(pool, events)
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(histories())
 async def test_replicas_racing_end_in_the_rule(pool, history) -> None:
     """Four connections apply the operations at once, as several replicas would."""
