@@ -45,6 +45,8 @@ def errors_page(form_key: str, errors: Sequence[tuple[str, str, str]], values: M
         slot = re.compile(rf'(<div id="error-{re.escape(field)}" class="error[^"]*"[^>]*>)(</div>)')
         if slot.search(page):
             page = slot.sub(lambda m: m.group(1) + _bilingual(hindi, english) + m.group(2), page, count=1)
+            page = re.sub(rf'(<(?:input|select) [^>]*?name="{re.escape(field)}")', r'\1 aria-invalid="true"',
+                          page, count=1)
         else:
             unplaced.append(_bilingual(hindi, english))
     general = " · ".join(unplaced) if unplaced else _bilingual(*CHECK_FIELDS)
