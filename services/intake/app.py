@@ -4,6 +4,8 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 
 from fastapi import FastAPI
@@ -13,6 +15,17 @@ from services.intake.domain import RateLimiter
 from shared.events import ApplicationErased, ApplicationSubmitted
 from shared.service import create_service_app
 from shared.settings import Settings, get_settings
+
+
+def end_with_parent(parent: int) -> None:
+    """In each bulk worker: exit when the service is gone, even killed with SIGKILL. A worker
+    otherwise waits for work for ever (its siblings hold the task queue open)."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="end-with-parent", daemon=True).start()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -29,7 +42,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # for other requests and the import uses every core. "spawn", as forking a process that runs
     # an event loop and client threads is unsafe.
     app.state.bulk_workers = ProcessPoolExecutor(max_workers=os.cpu_count() or 1,
-                                                 mp_context=multiprocessing.get_context("spawn"))
+                                                 mp_context=multiprocessing.get_context("spawn"),
+                                                 initializer=end_with_parent, initargs=(os.getpid(),))
     service_lifespan = app.router.lifespan_context
 
     @contextlib.asynccontextmanager

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 import uuid
+from pathlib import Path
 
 import asyncpg
+import httpx
+import psutil
 import pytest
 from aiokafka import AIOKafkaConsumer
 
 from services.intake import domain
 from services.intake.app import create_app
+from shared.infra import free_port
 from shared.settings import get_settings
 from tests.conftest import form_key_headers, running
 
@@ -182,3 +191,41 @@ async def test_a_bulk_row_and_a_single_post_of_one_phone_make_one_application(in
     assert await conn.fetchval("SELECT count(*) FROM applications WHERE phone = '+917100000001'") == 1
     assert await conn.fetchval("SELECT count(*) FROM outbox o JOIN applications a ON o.key = a.application_id::text"
                                " WHERE a.phone = '+917100000001'") == 1
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL])
+def test_bulk_workers_end_with_the_service(stack, stop) -> None:
+    """The worker processes a bulk import starts leave with the service, however it stops."""
+    port = free_port()
+    log = stack.work_dir / f"intake-workers-{stop}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as out:
+        service = subprocess.Popen([str(Path(sys.executable).parent / "recruit"), "service", "intake", "--host",
+                                    "127.0.0.1", "--port", str(port)],
+                                   env={**os.environ, **stack.env()}, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while not _ready(url):
+            assert service.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.3)
+        line = json.dumps({"full_name": "Worker Test", "phone": f"72{stop.value:08d}", "state": "RJ",
+                           "district": "Ajmer", "age": 30, "consent": True})
+        imported = httpx.post(url + "/v1/applications/bulk", content=line.encode(), headers=NDJSON, timeout=60)
+        assert imported.status_code == 200, imported.text
+        workers = psutil.Process(service.pid).children(recursive=True)
+        assert workers, "a bulk import runs in worker processes"
+        service.send_signal(stop)
+        service.wait(30)
+        _, alive = psutil.wait_procs(workers, timeout=10)
+        assert not alive, f"workers outlived the service: {alive}"
+    finally:
+        if service.poll() is None:
+            service.kill()
+
+
+def _ready(url: str) -> bool:
+    try:
+        return httpx.get(url + "/readyz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
