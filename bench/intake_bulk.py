@@ -6,8 +6,9 @@ one set-based insert per batch, events into the outbox, commit) and "published" 
 has every event acknowledged by Kafka). The baseline, measured in the same run on the same
 infrastructure, is the least any design must do: plain asyncpg COPY of the same rows into a plain
 table plus plain aiokafka batched sends of the same number of event-sized messages.
-Peak RSS is the intake process's high-water mark (VmHWM) after a small import and after all runs:
-a streamed import keeps it flat whatever the row count. Medians of several runs.
+Peak RSS is the intake process's high-water mark (VmHWM) after a small import and after all runs
+(a streamed import keeps it flat whatever the row count), and each bulk worker's. Also printed:
+the CPU seconds each part used per run. Medians of several runs.
 Uses DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS if set, else embedded.
 """
 
@@ -35,6 +36,7 @@ import psutil
 from shared.broker import ensure_topics, make_producer
 from shared.geography import STATES
 from shared.infra import free_port, start_infrastructure
+from shared.settings import Settings
 
 API_KEY = "bench-key"
 COLUMNS = ["full_name", "phone", "email", "state", "district", "age", "languages", "skills", "social.twitter",
@@ -160,6 +162,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--format", choices=["csv", "ndjson"], default="csv")
+    parser.add_argument("--outbox-batch-size", type=int, default=Settings().outbox_batch_size,
+                        help="OUTBOX_BATCH_SIZE of the intake service (its relay's batch)")
     args = parser.parse_args()
     make_body, content_type = (csv_body, "text/csv") if args.format == "csv" else (ndjson_body, "application/x-ndjson")
 
@@ -167,7 +171,8 @@ def main() -> None:
         infra = start_infrastructure(Path(tmp))
         port = free_port()
         env = {**os.environ, **infra.env(), "INTAKE_API_KEYS": f"bench:{API_KEY}",
-               "PHONE_HASH_KEY": "bench-hash-key", "STAFF_TOKENS": "bench-admin:admin", "LOG_LEVEL": "WARNING"}
+               "PHONE_HASH_KEY": "bench-hash-key", "STAFF_TOKENS": "bench-admin:admin", "LOG_LEVEL": "WARNING",
+               "OUTBOX_BATCH_SIZE": str(args.outbox_batch_size)}
         intake = start_intake(env, port, Path(tmp) / "intake.log")
         url, dsn = f"http://127.0.0.1:{port}", infra.database_url
         try:
@@ -193,6 +198,8 @@ def main() -> None:
                 print(f"  run {run + 1}: response {a:5.2f} s, all published {p:5.2f} s, raw baseline {raw[-1]:5.2f} s",
                       flush=True)
             big_rss = peak_rss_mb(intake.pid)
+            worker_rss = [peak_rss_mb(child.pid) for child in psutil.Process(intake.pid).children(recursive=True)
+                          if "spawn_main" in " ".join(child.cmdline())]
         except BaseException:
             print((Path(tmp) / "intake.log").read_text()[-3000:])
             raise
@@ -203,14 +210,16 @@ def main() -> None:
 
     a, p, r = statistics.median(answered), statistics.median(published), statistics.median(raw)
     megabytes = len(body) / 1e6
-    print(f"intake bulk import, {args.rows:,} rows of {args.format} ({megabytes:.1f} MB), median of {args.runs} runs")
+    print(f"intake bulk import, {args.rows:,} rows of {args.format} ({megabytes:.1f} MB), median of {args.runs} runs,"
+          f" OUTBOX_BATCH_SIZE={args.outbox_batch_size}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
     print(f"  request answered (parsed, validated, staged, inserted, outbox):  {a:6.2f} s  {args.rows / a:9,.0f} rows/s")
     print(f"  accepted and published (outbox drained to Kafka):                {p:6.2f} s  {args.rows / p:9,.0f} rows/s"
           f"   target <= 10 s: {'met' if p <= 10 else 'NOT met'}")
     print(f"  raw baseline (asyncpg COPY of the rows + aiokafka batched send): {r:6.2f} s")
     print(f"  pipeline / raw baseline = {p / r:.2f}")
     print(f"  intake peak RSS: {idle_rss:.0f} MB idle, {small_rss:.0f} MB after 10,000 rows, "
-          f"{big_rss:.0f} MB after {args.runs} x {args.rows:,} rows")
+          f"{big_rss:.0f} MB after {args.runs} x {args.rows:,} rows; bulk workers "
+          + ", ".join(f"{rss:.0f}" for rss in worker_rss) + " MB")
 
 
 if __name__ == "__main__":
