@@ -7,6 +7,7 @@ import hmac
 import json
 import logging
 import math
+import os
 import time
 import uuid
 from collections import deque
@@ -33,6 +34,8 @@ FORM_TYPE = "application/x-www-form-urlencoded"
 # Rows per batch of a bulk import (prepared by one worker, then staged and inserted in one round
 # trip): large enough that COPY dominates, small enough that a batch stays a few MB.
 BULK_BATCH_ROWS = 2_000
+# Batches handed to the workers (one per CPU, app.py) ahead of the one being stored.
+BULK_IN_FLIGHT = 2 * (os.cpu_count() or 1)
 
 api_key_header = APIKeyHeader(name="X-Api-Key", auto_error=False,
                               description="An upstream source's key (INTAKE_API_KEYS). A plain HTML form "
@@ -213,8 +216,8 @@ async def bulk_import(request: Request, header_key: str | None = Security(api_ke
     lang, key = language(request), hash_key(request)
     reader, summary = domain.BulkReader(fmt), domain.BulkSummary()
     records: list[domain.BulkRecord] = []
-    # Batches being prepared, in file order; enough in flight to keep every worker busy while
-    # this loop stores the batch before.
+    # Batches being prepared, in file order: enough to keep every worker busy while this loop
+    # stores the one before.
     preparing: deque[asyncio.Future] = deque()
 
     def prepare(batch: list[domain.BulkRecord]) -> None:
@@ -234,7 +237,7 @@ async def bulk_import(request: Request, header_key: str | None = Security(api_ke
                 while len(records) >= BULK_BATCH_ROWS:
                     prepare(records[:BULK_BATCH_ROWS])
                     del records[:BULK_BATCH_ROWS]
-                    while len(preparing) > 2 * workers._max_workers:
+                    while len(preparing) > BULK_IN_FLIGHT:
                         await store_next(importer)
             records += reader.close()
             if records:
