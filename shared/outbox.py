@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from aiokafka.partitioner import DefaultPartitioner
 
 from shared.events import Envelope
 from shared.metrics import OUTBOX_PUBLISHED
@@ -62,6 +63,7 @@ class OutboxRelay:
         self.schema = schema
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
+        self.partitioner = DefaultPartitioner()
         self._wake = asyncio.Event()
         self._stopping = False
 
@@ -76,18 +78,38 @@ class OutboxRelay:
             )
             if not rows:
                 return 0
-            sends = [
-                await self.producer.send(
-                    row["topic"], value=row["payload"].encode(), key=row["key"].encode(),
-                    headers=[("event_type", row["event_type"].encode())],
-                )
-                for row in rows
-            ]
-            await asyncio.gather(*sends)
+            await self.send(rows)
             await conn.execute("UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
                                [row["id"] for row in rows])
         OUTBOX_PUBLISHED.labels(self.schema).inc(len(rows))
         return len(rows)
+
+    async def send(self, rows: Sequence[asyncpg.Record]) -> None:
+        """Send rows as one record batch per partition and wait for every ack.
+
+        One producer.send() per message costs about twice the Python time of filling batches
+        directly. Partitions come from the key with Kafka's default partitioner (murmur2), as a
+        keyed send() would choose; rows are appended in id order and aiokafka keeps one batch in
+        flight per partition, so a key's events keep their order.
+        """
+        partitions: dict[str, list[int]] = {}
+        open_batches: dict[tuple[str, int], object] = {}
+        sends = []
+        for row in rows:
+            topic, key = row["topic"], row["key"].encode()
+            if topic not in partitions:
+                partitions[topic] = sorted(await self.producer.partitions_for(topic))
+            partition = self.partitioner(key, partitions[topic], partitions[topic])
+            value, headers = row["payload"].encode(), [("event_type", row["event_type"].encode())]
+            batch = open_batches.get((topic, partition))
+            if batch is None or batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
+                if batch is not None:  # full: send it and start the next one
+                    sends.append(await self.producer.send_batch(batch, topic, partition=partition))
+                batch = open_batches[(topic, partition)] = self.producer.create_batch()
+                batch.append(key=key, value=value, timestamp=None, headers=headers)
+        for (topic, partition), batch in open_batches.items():
+            sends.append(await self.producer.send_batch(batch, topic, partition=partition))
+        await asyncio.gather(*sends)
 
     async def pending(self) -> int:
         return await self.pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")

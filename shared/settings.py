@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     screening_release_seconds: float = Field(30.0, gt=0)
 
     kafka_topic_partitions: int = Field(6, ge=1)
-    outbox_batch_size: int = Field(1000, ge=1)
+    outbox_batch_size: int = Field(2000, ge=1)
     outbox_poll_seconds: float = Field(0.5, gt=0)
     db_pool_max: int = Field(10, ge=2)
     log_level: str = "INFO"
