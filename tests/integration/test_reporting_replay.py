@@ -1,5 +1,6 @@
-"""Replaying every topic from the start moves no reporting number: through a fresh consumer group,
-and through reporting's own group reset to the start (the inbox turns every event away)."""
+"""Replaying every topic from the start moves no reporting number: into a fresh consumer group (the
+handlers' effects are idempotent by themselves), and into reporting's own group (its inbox turns
+every redelivered event away)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,13 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.structs import OffsetAndMetadata
 
 from services.intake.app import create_app as intake_app
 from services.placement.app import create_app as placement_app
 from services.reporting import handlers
 from services.reporting.app import create_app as reporting_app
 from services.screening.app import create_app as screening_app
-from shared.broker import Consumer, make_broker
+from shared.broker import Consumer, make_broker, make_producer
 from shared.events import TOPICS
 from services.reporting import live
 from services.reporting.live import CONSUMER_LAG
@@ -86,19 +86,30 @@ async def quiescent(servers: str, apps) -> dict[TopicPartition, int]:
     return await eventually(settled, timeout=60, interval=0.5)
 
 
-async def rewind(servers: str, group: str, partitions) -> None:
-    """What `kafka-consumer-groups.sh --reset-offsets --to-earliest` does for a group with no running
-    member: join it, take every partition, commit offset 0, leave."""
-    rewinder = AIOKafkaConsumer(*TOPICS, bootstrap_servers=servers, group_id=group, enable_auto_commit=False)
-    await rewinder.start()
+async def publish_again(servers: str) -> int:
+    """Every message of every topic sent again, same partition, key and value: what a producer's
+    retries or an outbox replayed onto a fresh broker (`recruit up` does that) deliver. Returns
+    how many."""
+    reader = AIOKafkaConsumer(bootstrap_servers=servers, enable_auto_commit=False)
+    producer = make_producer(servers, "test-replay")
+    await reader.start()
+    await producer.start()
     try:
-        async def assigned():
-            await rewinder.getmany(timeout_ms=100)  # drives the join; nothing read is committed
-            return rewinder.assignment() == set(partitions)
-        await eventually(assigned, timeout=30)
-        await rewinder.commit({tp: OffsetAndMetadata(0, "") for tp in partitions})
+        await reader.topics()
+        partitions = [TopicPartition(t, p) for t in TOPICS for p in reader.partitions_for_topic(t)]
+        reader.assign(partitions)
+        await reader.seek_to_beginning(*partitions)
+        history, idle = [], 0  # all read first: what is sent again must not be read again
+        while idle < 3:
+            batch = await reader.getmany(timeout_ms=300)
+            idle = 0 if batch else idle + 1
+            history += [(tp, r) for tp, records in batch.items() for r in records]
+        sent = [await producer.send(tp.topic, r.value, key=r.key, partition=tp.partition) for tp, r in history]
+        await asyncio.gather(*sent)
+        return len(sent)
     finally:
-        await rewinder.stop()
+        await producer.stop()
+        await reader.stop()
 
 
 async def test_replaying_every_topic_moves_no_number(stack, monkeypatch) -> None:
@@ -108,6 +119,7 @@ async def test_replaying_every_topic_moves_no_number(stack, monkeypatch) -> None
         screening = await services.enter_async_context(running(screening_app))
         placement = await services.enter_async_context(running(placement_app))
 
+        applied_before = consumed("reporting", "applied")  # counters are per process: other modules count too
         async with running(reporting_app) as reporting:
             ids = []
             for i, (state, district) in enumerate(zip(STATES, DISTRICTS)):
@@ -164,15 +176,16 @@ async def test_replaying_every_topic_moves_no_number(stack, monkeypatch) -> None
             await asyncio.sleep(0.5)  # one poll of the live view, were anything to have changed
             assert await snapshot(reporting) == before
 
-        # 2. reporting's own group, rewound to the start while it is stopped: every event comes
-        # back, and the inbox turns every one of them away.
-        await rewind(stack.kafka_bootstrap_servers, "reporting", messages)
-        duplicates = consumed("reporting", "duplicate")
-        async with running(reporting_app) as reporting:
+            # 2. Every message delivered again to reporting's own group, the other services stopped:
+            # the inbox turns every one away.
+            await services.aclose()
+            duplicates = consumed("reporting", "duplicate")
+            assert await publish_again(stack.kafka_bootstrap_servers) == total
+
             async def redelivered():
                 return consumed("reporting", "duplicate") - duplicates >= total
             await eventually(redelivered, timeout=40)
             await asyncio.sleep(0.5)
-            after = await snapshot(reporting)
             assert consumed("reporting", "duplicate") - duplicates == total
-            assert after == before
+            assert consumed("reporting", "applied") - applied_before == total
+            assert await snapshot(reporting) == before
