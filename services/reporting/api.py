@@ -20,7 +20,6 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.reporting import store
-from services.reporting.domain import NEVER
 from services.reporting.live import LiveView, state_document
 from shared.geography import resolve_state
 from shared.metrics import HTTP_REQUESTS
@@ -72,7 +71,7 @@ class SummaryFastPath:
         started = time.perf_counter()
         body = self.view.summary_json
         await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"application/json"),
+                    "headers": [(b"content-type", b"application/json"), (b"cache-control", b"no-cache"),
                                 (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
         self.timing.observe(time.perf_counter() - started)
@@ -100,8 +99,8 @@ async def dashboard() -> FileResponse:
 @router.get("/stats/summary", tags=["stats"])
 async def summary(view: LiveView = Depends(ready_view)) -> Response:
     """Counts of the whole campaign (SPEC). Usually answered by SummaryFastPath before this route:
-    both serve the live view's bytes, encoded once per change; neither queries the database."""
-    return Response(view.summary_json, media_type="application/json")
+    both serve the live view's bytes, encoded once per poll; neither queries the database."""
+    return Response(view.summary_json, media_type="application/json", headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/stats/states", tags=["stats"])
@@ -184,7 +183,8 @@ async def application_status(request: Request, application_id: uuid.UUID,
     if row is None or not key or normalized is None or not hmac.compare_digest(
             phone_hash(normalized, key), row["phone_hash"]):
         raise HTTPException(404, "no application with that id and phone")
-    updated = row["stage_at"] if row["stage_at"].year > 1 and row["stage_at"] != NEVER else row["submitted_at"]
+    # A row still at its first stage has no stage time of its own ('-infinity'): it is the submission's.
+    updated = row["stage_at"] if row["stage_at"].year > 1 else row["submitted_at"]
     seated = row["stage"] in ("placed", "waitlisted")
     return {"application_id": str(row["application_id"]), "stage": row["stage"],
             "level": row["level"] if seated else None, "unit_id": row["unit_id"] if seated else None,
