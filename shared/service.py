@@ -96,6 +96,35 @@ class BodyLimit:
             await _too_large(send)
 
 
+class RequestTiming:
+    """Request durations by route and status, as plain ASGI: @app.middleware("http") costs about
+    300 us a request here, more than a cached summary read itself."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app, self.service = app, service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_status(message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_status)
+        finally:
+            # The router puts the matched route into this same scope dict.
+            route = getattr(scope.get("route"), "path", "unmatched")
+            HTTP_REQUESTS.labels(self.service, scope["method"], route, str(status)).observe(
+                time.perf_counter() - started)
+
+
 class _BodyTooLarge(Exception):
     pass
 
@@ -168,14 +197,7 @@ def create_service_app(
     app.state.runtime = runtime
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES, exempt=body_limit_exempt)
 
-    @app.middleware("http")
-    async def measure(request: Request, call_next):
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        HTTP_REQUESTS.labels(service, request.method, getattr(route, "path", "unmatched"),
-                             str(response.status_code)).observe(time.perf_counter() - started)
-        return response
+    app.add_middleware(RequestTiming, service=service)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:

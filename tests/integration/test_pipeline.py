@@ -55,3 +55,11 @@ async def test_application_travels_from_intake_to_reporting(stack) -> None:
         assert summary["applications"] == 1
         assert summary["funnel"]["selected"] == 1
         assert summary["placed_by_level"] == {"state": 1, "district": 0, "block": 0}
+
+        # /metrics: requests by route and status, events by consumer and outcome, relayed events.
+        metrics = (await intake.get("/metrics")).text
+        assert 'route="/v1/applications",service="intake",status="201"' in metrics
+        assert (await screening.get("/metrics")).headers["content-type"].startswith("text/plain")
+        assert 'recruit_events_consumed_total{consumer="screening",result="applied",topic="applications.submitted"}' \
+            in (await screening.get("/metrics")).text
+        assert 'recruit_outbox_published_total{service="intake"}' in metrics
