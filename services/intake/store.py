@@ -25,7 +25,10 @@ ROW_FROM_EVENT = """
     jsonb_build_object('languages', d->'languages', 'skills', d->'skills', 'social', d->'social',
                        'followers', d->'followers', 'hours_per_week', d->'hours_per_week'),
     d->>'source', (d->>'submitted_at')::timestamptz, (e->>'event_id')::uuid"""
-DETAILS = ("languages", "skills", "social", "followers", "hours_per_week")
+DETAILS = domain.DETAILS
+# A bulk import's staged columns, in the order of domain.PreparedRow after its row number.
+BULK_COLUMNS = ("application_id", "event_id", "phone_hash", "phone", "full_name", "email", "state", "district",
+                "block", "age", "details", "source", "submitted_at", "payload")
 
 
 async def submit_application(pool: asyncpg.Pool, event: Envelope, phone_hash: str) -> tuple[uuid.UUID, bool]:
@@ -52,21 +55,25 @@ async def submit_application(pool: asyncpg.Pool, event: Envelope, phone_hash: st
 
 
 class BulkImport:
-    """One bulk import, one transaction: each batch of (row, event JSON, phone hash) is COPYed into
-    a staging table and moved by one statement: a set-based INSERT ... ON CONFLICT (phone_hash)
-    DO NOTHING into applications, and the accepted rows' events into the outbox. Nothing is
-    visible, and nothing is published, until it commits.
+    """One bulk import, one transaction: each batch of prepared rows (domain.PreparedRow: the
+    application's columns and its application.submitted JSON) is COPYed into a staging table and
+    moved by one statement: a set-based INSERT ... ON CONFLICT (phone_hash) DO NOTHING into
+    applications, and the accepted rows' events into the outbox. Nothing is visible, and nothing
+    is published, until it commits.
 
-    The events are written INSERT ... SELECT from staging rather than with add_events: they are
-    already in the database, and turning 100,000 of them back into Envelope objects to COPY them
-    again would cost more than the rest of the import (bench/intake_bulk.py). The rows are the
-    ones add_events writes (Envelope.to_json, key = the application id), and the NOTIFY too.
+    The columns come ready from the workers rather than being read out of the event JSON in SQL
+    (as ROW_FROM_EVENT does for a single post): parsing 100,000 envelopes as jsonb and picking them
+    apart was half of PostgreSQL's time in an import. The workers make both from the same validated
+    values (domain.prepare_rows). The events are written INSERT ... SELECT from staging rather than
+    with add_events: they are already in the database. The rows are the ones add_events writes
+    (Envelope.to_json, key = the application id), and the NOTIFY too.
     """
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
         self._conn: asyncpg.Connection | None = None
         self._transaction = None
+        self.staged = 0  # rows written to the outbox so far
 
     async def __aenter__(self) -> BulkImport:
         self._conn = await self.pool.acquire()
@@ -75,8 +82,12 @@ class BulkImport:
             # drop temporary tables): a table dropped at commit would invalidate asyncpg's cached
             # statements on it. ON COMMIT DELETE ROWS leaves it empty for the next import.
             await self._conn.execute(
-                "CREATE TEMPORARY TABLE IF NOT EXISTS bulk_staging ("
-                " row_no integer NOT NULL, phone_hash text NOT NULL, payload text NOT NULL) ON COMMIT DELETE ROWS"
+                "CREATE TEMPORARY TABLE IF NOT EXISTS bulk_staged_rows ("
+                " row_no integer NOT NULL, application_id uuid NOT NULL, event_id uuid NOT NULL,"
+                " phone_hash text NOT NULL, phone text NOT NULL, full_name text NOT NULL, email text,"
+                " state text NOT NULL, district text NOT NULL, block text, age integer NOT NULL,"
+                " details text NOT NULL, source text, submitted_at timestamptz NOT NULL, payload text NOT NULL)"
+                " ON COMMIT DELETE ROWS"
             )
             self._transaction = self._conn.transaction()
             await self._transaction.start()
@@ -88,6 +99,15 @@ class BulkImport:
     async def __aexit__(self, exc_type, exc, traceback) -> None:
         try:
             if exc_type is None:
+                if self.staged:
+                    # The relay's "unpublished, by id" query is planned from outbox statistics taken
+                    # when nearly every row was published: with 100,000 new rows it sorted all of them
+                    # on disk for every batch of 2,000 (0.5-0.9 s each) until autovacuum's ANALYZE
+                    # came round. One quick ANALYZE of that column here (it counts this transaction's
+                    # own rows) makes it walk the partial index from the first batch. A small sample
+                    # is enough to learn the NULL fraction; autovacuum refines it later.
+                    await self._conn.execute("SET LOCAL default_statistics_target = 10")
+                    await self._conn.execute("ANALYZE outbox (published_at)")
                 await self._conn.execute(f"NOTIFY {NOTIFY_CHANNEL}")  # delivered at commit, as add_events does
                 await self._transaction.commit()
             else:
@@ -95,28 +115,30 @@ class BulkImport:
         finally:
             await self.pool.release(self._conn)
 
-    async def add(self, rows: Sequence[tuple[int, str, str]]) -> int:
-        """Stage (row number, application.submitted JSON, phone hash) rows; returns how many were new.
+    async def add(self, rows: Sequence[domain.PreparedRow]) -> int:
+        """Stage prepared rows; returns how many were new.
 
         The first row of a phone wins; a phone already in applications (committed, or from an
         earlier batch of this import) makes a duplicate. Events keep the file's order.
         """
         conn = self._conn
-        await conn.copy_records_to_table("bulk_staging", columns=("row_no", "payload", "phone_hash"), records=rows)
+        await conn.copy_records_to_table("bulk_staged_rows", columns=("row_no", *BULK_COLUMNS), records=rows)
         status = await conn.execute(
-            "WITH parsed AS MATERIALIZED (SELECT row_no, payload, payload::jsonb AS e, phone_hash AS h FROM bulk_staging),"
-            " staged AS MATERIALIZED (SELECT row_no, payload, e, e->'data' AS d, h FROM parsed),"
-            " accepted AS ("
+            "WITH accepted AS ("
             f"  INSERT INTO applications ({', '.join(COLUMNS)})"
-            f"  SELECT DISTINCT ON (h) {ROW_FROM_EVENT} FROM staged ORDER BY h, row_no"
-            "   ON CONFLICT (phone_hash) DO NOTHING RETURNING submitted_event_id)"
+            "   SELECT DISTINCT ON (phone_hash) application_id, phone_hash, phone, full_name, email, state, district,"
+            "    block, age, details::jsonb, source, submitted_at, event_id"
+            "   FROM bulk_staged_rows ORDER BY phone_hash, row_no"
+            "   ON CONFLICT (phone_hash) DO NOTHING RETURNING application_id)"
             " INSERT INTO outbox (event_id, event_type, topic, key, payload)"
-            "  SELECT (e->>'event_id')::uuid, e->>'event_type', $1, e->>'application_id', payload"
-            "  FROM staged JOIN accepted ON accepted.submitted_event_id = (e->>'event_id')::uuid ORDER BY row_no",
-            APPLICATIONS_SUBMITTED,
+            "  SELECT event_id, $1, $2, application_id::text, payload"
+            "  FROM bulk_staged_rows JOIN accepted USING (application_id) ORDER BY row_no",
+            domain.SUBMITTED, APPLICATIONS_SUBMITTED,
         )
-        await conn.execute("TRUNCATE bulk_staging")
-        return int(status.split()[-1])
+        await conn.execute("TRUNCATE bulk_staged_rows")
+        accepted = int(status.split()[-1])
+        self.staged += accepted
+        return accepted
 
 
 async def application(pool: asyncpg.Pool, application_id: uuid.UUID) -> asyncpg.Record | None:

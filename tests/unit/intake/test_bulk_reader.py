@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from services.intake import domain
-from services.intake.domain import BulkReader, BulkRejected, FieldError, prepare_rows, read_record
+from services.intake.domain import DETAILS, BulkReader, BulkRejected, FieldError, prepare_rows, read_record
 from shared.events import parse_event
 from shared.phone import phone_hash
 
@@ -115,9 +115,16 @@ def test_prepare_rows_gives_valid_rows_events_and_the_rest_messages() -> None:
     records = reader.feed((HEADER + "Asha Meena,98290 12345,Rajasthan,jaipur,24,true,translation\n"
                            "X,12,Atlantis,J,17,no,\n").encode()) + reader.close()
     prepared = prepare_rows("csv", reader.header, records, "partner", b"key")
-    [(row, event_json, hashed)] = prepared.accepted
+    [(row, application_id, event_id, hashed, phone, full_name, email, state, district, block, age, details, source,
+      submitted_at, event_json)] = prepared.accepted
     envelope, data = parse_event(event_json)
     assert row == 1 and hashed == phone_hash("+919829012345", b"key")
+    # the staged columns are the event's values
+    assert (application_id, event_id) == (str(envelope.application_id), str(envelope.event_id))
+    assert (phone, full_name, email, state, district, block, age, source, submitted_at) == (
+        data.phone, data.full_name, data.email, data.state, data.district, data.block, data.age, data.source,
+        data.submitted_at)
+    assert json.loads(details) == {name: envelope.data[name] for name in DETAILS}
     assert (data.phone, data.state, data.district, data.source, data.skills) == (
         "+919829012345", "RJ", "Jaipur", "partner", ["translation"])
     [(bad_row, errors)] = prepared.rejected

@@ -8,8 +8,9 @@ from datetime import datetime, timezone
 
 from hypothesis import given, settings, strategies as st
 
-from services.intake.domain import (ERASED_SUBMISSION_VALUES, Application, RateLimiter, scrubbed_submission,
-                                    submitted_event, validate_application)
+from services.intake.domain import (ERASED_SUBMISSION_VALUES, Application, RateLimiter, application_values,
+                                    scrubbed_submission, submitted_event, submitted_event_json, uuid4_strings,
+                                    validate_application)
 from shared.events import ApplicationSubmitted, new_event, parse_event
 
 RAW = {"full_name": "आशा मीणा", "phone": "98290 12345", "email": "asha@example.com", "state": "राजस्थान",
@@ -74,3 +75,45 @@ def test_never_more_than_burst_plus_rate_times_elapsed(rate: float, burst: int, 
         assert wait >= 0
         allowed += wait == 0
     assert allowed <= burst + rate * now + 1e-6
+
+
+# The bulk path writes the event JSON with json.dumps from plain values (domain.submitted_event_json);
+# it must be the very bytes Envelope.to_json gives, for any application the validator accepts.
+_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), min_size=0, max_size=12)
+_RAWS = st.fixed_dictionaries(
+    {"full_name": st.one_of(st.sampled_from(["आशा मीणा", "Ravi  Kumar ", "Zoë \"Q\" O'Neil\\"]), _TEXT),
+     "phone": st.sampled_from(["98290 12345", "+91-9000000001", "07000000002"]),
+     "state": st.sampled_from(["RJ", "राजस्थान", "uttar pradesh", "Tamil Nadu", "ka"]),
+     "district": st.one_of(st.sampled_from(["jaipur", "Lucknow", "नया ज़िला"]), _TEXT),
+     "age": st.one_of(st.integers(18, 80), st.sampled_from(["18", " 80 ", "+25"])),
+     "consent": st.sampled_from([True, "on", "YES", "1"])},
+    optional={"email": st.sampled_from(["a.b+c@Example.COM", "x@y.in"]), "block": _TEXT,
+              "languages": st.one_of(_TEXT, st.lists(_TEXT, max_size=4)),
+              "skills": st.sampled_from(["translation; Content Writing", ["fact-checking"], ""]),
+              "social": st.dictionaries(st.sampled_from(["twitter", "x.com", "Insta_1"]), _TEXT, max_size=3),
+              "social.youtube": _TEXT, "followers": st.integers(0, 10**10), "hours_per_week": st.integers(1, 80),
+              "source": st.one_of(_TEXT, st.just("campaign-7"))})
+
+
+@settings(max_examples=500)
+@given(raw=_RAWS, microsecond=st.sampled_from([0, 1, 123456, 999999]), source=st.sampled_from(["web-form", "पार्टनर"]))
+def test_the_bulk_event_json_is_byte_for_byte_the_envelope_json(raw: dict, microsecond: int, source: str) -> None:
+    values = application_values(raw)
+    application = validate_application(raw)
+    if isinstance(values, list):
+        assert values == application  # the same errors either way
+        return
+    assert values == application.model_dump()
+    application_id, event_id = uuid4_strings(2)
+    at = AT.replace(microsecond=microsecond)
+    envelope = submitted_event(uuid.UUID(application_id), application, source, at)
+    envelope = envelope.model_copy(update={"event_id": uuid.UUID(event_id)})
+    assert submitted_event_json(application_id, event_id, values, source, at) == envelope.to_json()
+
+
+def test_uuid4_strings_are_random_version_4_uuids() -> None:
+    ids = uuid4_strings(1000)
+    assert len(set(ids)) == 1000
+    for text in ids:
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text and parsed.version == 4 and parsed.variant == uuid.RFC_4122
