@@ -306,3 +306,47 @@ def recruit_up(tmp_path: Path) -> Iterator[callable]:
     finally:
         for run in runs:
             run.kill()
+
+
+def wait_for(check, timeout: float = 60.0, what: str = "condition"):
+    """Poll a sync check (HTTP against a subprocess) until it returns a truthy value."""
+    deadline, last = time.monotonic() + timeout, None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+            if last:
+                return last
+        except httpx.HTTPError as error:
+            last = error
+        time.sleep(0.3)
+    raise AssertionError(f"{what} not met in {timeout}s; last: {last!r}")
+
+
+@contextlib.contextmanager
+def service_process(name: str, env: dict[str, str], log: Path) -> Iterator[str]:
+    """`recruit service NAME` as its own process on a free port (real HTTP, its own memory);
+    yields its URL once /readyz answers, and stops it with SIGTERM afterwards."""
+    from shared.infra import free_port
+
+    port = free_port()
+    log.parent.mkdir(parents=True, exist_ok=True)
+    recruit = Path(sys.executable).parent / "recruit"
+    with open(log, "ab") as out:
+        process = subprocess.Popen([str(recruit), "service", name, "--host", "127.0.0.1", "--port", str(port)],
+                                   env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, log.read_text()
+            try:
+                if httpx.get(url + "/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.3)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(20)

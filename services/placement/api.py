@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from typing import Literal
 
 import asyncpg
 from fastapi import APIRouter, Depends, HTTPException, Query

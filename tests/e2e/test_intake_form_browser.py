@@ -3,10 +3,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -16,8 +12,7 @@ import pytest
 from playwright.async_api import async_playwright
 
 from services.intake.domain import FieldError, message
-from shared.infra import free_port
-from tests.conftest import admin_headers
+from tests.conftest import admin_headers, service_process
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -31,29 +26,8 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def intake_url(stack):
     """`recruit service intake` on a free port, with the module's database and broker."""
-    port = free_port()
-    log = stack.work_dir / "intake-browser.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    recruit = Path(sys.executable).parent / "recruit"
-    with open(log, "ab") as out:
-        process = subprocess.Popen([str(recruit), "service", "intake", "--host", "127.0.0.1", "--port", str(port)],
-                                   env={**os.environ, **stack.env()}, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, log.read_text()
-            try:
-                if httpx.get(url + "/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.3)
+    with service_process("intake", stack.env(), stack.work_dir / "intake-browser.log") as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(20)
 
 
 @pytest.fixture

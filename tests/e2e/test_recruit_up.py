@@ -7,13 +7,12 @@ import asyncio
 import os
 import signal
 import time
-import uuid
 
 import asyncpg
 import httpx
 import psutil
 
-from tests.conftest import RecruitUp
+from tests.conftest import RecruitUp, wait_for
 
 RUBRIC = {"communication": 8, "content_creation": 7, "social_media_reach": 6, "political_awareness": 9,
           "commitment": 8}
@@ -28,18 +27,6 @@ def summary(up: RecruitUp) -> dict:
     return httpx.get(up.url("reporting") + "/v1/stats/summary", timeout=5).json()
 
 
-def wait_for(check, timeout: float = 60.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-            if last:
-                return last
-        except httpx.HTTPError as error:
-            last = error
-        time.sleep(0.3)
-    raise AssertionError(f"{what} not met in {timeout}s; last: {last!r}")
 
 
 async def post_many(up: RecruitUp, numbers: range) -> list[int]:

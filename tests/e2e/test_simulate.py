@@ -14,19 +14,9 @@ import httpx
 
 from shared.geography import STATES, resolve_state
 from shared.simulate import SKILLS
+from tests.conftest import wait_for
 
 
-def wait_for(check, timeout: float, what: str):
-    deadline, last = time.monotonic() + timeout, None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-            if last:
-                return last
-        except httpx.HTTPError as error:
-            last = error
-        time.sleep(0.3)
-    raise AssertionError(f"{what} not met in {timeout}s; last: {last!r}")
 
 
 def run_simulate(up, *args: str, timeout: float = 120) -> dict:

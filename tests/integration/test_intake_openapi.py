@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-from pathlib import Path
 
-import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from shared.infra import free_port
-from tests.conftest import ADMIN_TOKEN, TEST_API_KEY
+from tests.conftest import ADMIN_TOKEN, TEST_API_KEY, service_process
 
 EXAMPLES = 50
 
@@ -22,31 +15,11 @@ EXAMPLES = 50
 @pytest.fixture(scope="module")
 def intake_url(stack):
     """`recruit service intake` on a free port, with the module's database and broker."""
-    port = free_port()
     log = stack.work_dir / "intake-openapi.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    recruit = Path(sys.executable).parent / "recruit"
-    env = {**os.environ, **stack.env(), "INTAKE_RATE_BURST": "100000", "LOG_LEVEL": "WARNING"}
-    with open(log, "ab") as out:
-        process = subprocess.Popen([str(recruit), "service", "intake", "--host", "127.0.0.1", "--port", str(port)],
-                                   env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, log.read_text()
-            try:
-                if httpx.get(url + "/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.3)
+    with service_process("intake", {**stack.env(), "INTAKE_RATE_BURST": "100000", "LOG_LEVEL": "WARNING"},
+                         log) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(20)
-        assert "Traceback" not in log.read_text(), log.read_text()[-5000:]
+    assert "Traceback" not in log.read_text(), log.read_text()[-5000:]
 
 
 def test_no_generated_request_gets_a_server_error(intake_url) -> None:
