@@ -47,8 +47,6 @@ def service(
         typer.echo(str(error), err=True)
         raise typer.Exit(2) from error
     logging.basicConfig(level=settings.log_level, format=f"%(asctime)s {name} %(levelname)s %(name)s: %(message)s")
-    # aiokafka logs whole message values at DEBUG, and those carry names and phones: never below INFO.
-    logging.getLogger("aiokafka").setLevel(max(logging.INFO, logging.getLogger().level))
     uvicorn.run(f"services.{name}.app:create_app", factory=True, host=host, port=port or SERVICE_PORTS[name],
                 log_level=settings.log_level.lower(), timeout_graceful_shutdown=15, access_log=False)
 

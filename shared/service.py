@@ -147,6 +147,9 @@ def create_service_app(
     settings: Settings | None = None,
 ) -> FastAPI:
     settings = settings or get_settings()
+    # aiokafka logs whole message values at DEBUG, and those carry names and phones: even
+    # LOG_LEVEL=DEBUG must not put them in a log.
+    logging.getLogger("aiokafka").setLevel(max(logging.INFO, logging.getLogger("aiokafka").getEffectiveLevel()))
     broker = make_broker(settings.kafka_bootstrap_servers or "localhost:9092", service)
     runtime = Runtime(service=service, settings=settings, broker=broker)
     for subscription in subscriptions:

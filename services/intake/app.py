@@ -1,7 +1,6 @@
 """Intake app: wiring only."""
 
 import contextlib
-import logging
 import multiprocessing
 import os
 import threading
@@ -30,9 +29,6 @@ def end_with_parent(parent: int) -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    # aiokafka logs every produced message's value at DEBUG, and intake's values carry names and
-    # phones: even LOG_LEVEL=DEBUG must not put them in the logs.
-    logging.getLogger("aiokafka").setLevel(max(logging.INFO, logging.getLogger("aiokafka").getEffectiveLevel()))
     app = create_service_app(
         "intake", router=router, publishes=[ApplicationSubmitted, ApplicationErased],
         body_limit_exempt=["/v1/applications/bulk"], title="recruit intake", settings=settings,
