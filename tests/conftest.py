@@ -350,3 +350,21 @@ def service_process(name: str, env: dict[str, str], log: Path) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(20)
+
+
+@pytest.fixture(scope="module")
+async def intake(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
+    """intake in-process, with a rate-limit burst no test reaches (the limiter has tests of its own)."""
+    from services.intake.app import create_app
+
+    settings = get_settings().model_copy(update={"intake_rate_burst": 100_000})
+    async with running(lambda: create_app(settings)) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+async def intake_db(stack: Stack) -> AsyncIterator[asyncpg.Connection]:
+    """A connection that sees intake's schema, to check what intake stored."""
+    conn = await asyncpg.connect(stack.database_url, server_settings={"search_path": "intake"})
+    yield conn
+    await conn.close()

@@ -8,7 +8,6 @@ import logging
 import uuid
 from urllib.parse import urlencode
 
-import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer
 
@@ -31,21 +30,6 @@ def application(**changes) -> dict:
     return {**APPLICATION, "phone": next(phones), **changes}
 
 
-@pytest.fixture(scope="module")
-async def intake(stack):
-    # A burst no test here reaches: the rate limit has its own app below.
-    settings = get_settings().model_copy(update={"intake_rate_burst": 100_000})
-    async with running(lambda: create_app(settings)) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-async def conn(stack):
-    conn = await asyncpg.connect(stack.database_url, server_settings={"search_path": "intake"})
-    yield conn
-    await conn.close()
-
-
 async def published(servers: str, topic: str, application_id: str, expected: int = 1) -> list[dict]:
     """The envelopes of `application_id` on `topic`, read from the start of the topic."""
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=servers, group_id=None,
@@ -65,7 +49,7 @@ async def published(servers: str, topic: str, application_id: str, expected: int
     return found
 
 
-async def test_an_application_is_normalized_stored_and_published(stack, intake, conn) -> None:
+async def test_an_application_is_normalized_stored_and_published(stack, intake, intake_db) -> None:
     response = await intake.post("/v1/applications", json=APPLICATION, headers=form_key_headers())
     assert response.status_code == 201, response.text
     body = response.json()
@@ -76,11 +60,11 @@ async def test_an_application_is_normalized_stored_and_published(stack, intake, 
     assert (data["full_name"], data["phone"], data["email"], data["state"], data["district"], data["block"]) == (
         "आशा मीणा", "+919829012345", "Asha@example.com", "RJ", "Jaipur", "Sanganer")
     assert data["social"] == {"twitter": "@asha"} and data["source"] == "web-form" and data["age"] == 24
-    row = await conn.fetchrow("SELECT * FROM applications WHERE application_id = $1", uuid.UUID(body["application_id"]))
+    row = await intake_db.fetchrow("SELECT * FROM applications WHERE application_id = $1", uuid.UUID(body["application_id"]))
     assert row["phone"] == "+919829012345" and row["state"] == "RJ" and len(row["phone_hash"]) == 64
 
 
-async def test_the_same_phone_in_another_format_is_a_duplicate_without_an_event(stack, intake, conn) -> None:
+async def test_the_same_phone_in_another_format_is_a_duplicate_without_an_event(stack, intake, intake_db) -> None:
     first = await intake.post("/v1/applications", json=application(phone="+91 70000 11111"),
                               headers=form_key_headers())
     again = await intake.post("/v1/applications", json=application(phone="0 70000-11111", full_name="Someone Else"),
@@ -88,8 +72,8 @@ async def test_the_same_phone_in_another_format_is_a_duplicate_without_an_event(
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.json() == {**first.json(), "duplicate": True}
     application_id = uuid.UUID(first.json()["application_id"])
-    assert await conn.fetchval("SELECT count(*) FROM outbox WHERE key = $1", str(application_id)) == 1
-    assert await conn.fetchval("SELECT full_name FROM applications WHERE application_id = $1",
+    assert await intake_db.fetchval("SELECT count(*) FROM outbox WHERE key = $1", str(application_id)) == 1
+    assert await intake_db.fetchval("SELECT full_name FROM applications WHERE application_id = $1",
                                application_id) == "आशा मीणा"
 
 
@@ -125,7 +109,7 @@ async def test_missing_fields_and_non_objects_are_422(intake) -> None:
         assert response.status_code == 422 and response.json()["detail"][0]["field"] == "_root"
 
 
-async def test_every_state_by_code_english_and_hindi_name(intake, conn) -> None:
+async def test_every_state_by_code_english_and_hindi_name(intake, intake_db) -> None:
     ids: dict[str, str] = {}
     for code, state in STATES.items():
         for spelling in (code.lower(), state.name_en.upper(), state.name_hi):
@@ -134,12 +118,12 @@ async def test_every_state_by_code_english_and_hindi_name(intake, conn) -> None:
             assert response.status_code == 201, (spelling, response.text)
             ids[response.json()["application_id"]] = code
     assert len(STATES) == 36 and len(ids) == 108
-    stored = dict(await conn.fetch("SELECT application_id::text, state FROM applications"
+    stored = dict(await intake_db.fetch("SELECT application_id::text, state FROM applications"
                                    " WHERE application_id = ANY($1::uuid[])", list(ids)))
     assert stored == ids
 
 
-async def test_a_plain_form_post_with_its_api_key_field(stack, intake, conn) -> None:
+async def test_a_plain_form_post_with_its_api_key_field(stack, intake, intake_db) -> None:
     phone = next(phones)
     body = urlencode([("api_key", TEST_API_KEY), ("full_name", "Ravi Kumar"), ("phone", phone), ("email", ""),
                       ("state", "Uttar Pradesh"), ("district", "Lucknow"), ("block", ""), ("age", "31"),

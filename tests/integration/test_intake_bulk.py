@@ -12,35 +12,18 @@ import time
 import uuid
 from pathlib import Path
 
-import asyncpg
 import httpx
 import psutil
 import pytest
 from aiokafka import AIOKafkaConsumer
 
 from services.intake import domain
-from services.intake.app import create_app
 from shared.infra import free_port
-from shared.settings import get_settings
-from tests.conftest import form_key_headers, running
+from tests.conftest import form_key_headers
 
 CSV = {**form_key_headers(), "Content-Type": "text/csv"}
 NDJSON = {**form_key_headers(), "Content-Type": "application/x-ndjson"}
 HEADER = "full_name,phone,email,state,district,block,age,languages,skills,social.twitter,consent\n"
-
-
-@pytest.fixture(scope="module")
-async def intake(stack):
-    settings = get_settings().model_copy(update={"intake_rate_burst": 10_000})
-    async with running(lambda: create_app(settings)) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-async def conn(stack):
-    conn = await asyncpg.connect(stack.database_url, server_settings={"search_path": "intake"})
-    yield conn
-    await conn.close()
 
 
 async def submitted_events(servers: str, settle: float = 1.0) -> list[dict]:
@@ -62,15 +45,15 @@ async def submitted_events(servers: str, settle: float = 1.0) -> list[dict]:
     return found
 
 
-async def drained(conn) -> None:
+async def drained(intake_db) -> None:
     for _ in range(200):
-        if not await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL"):
+        if not await intake_db.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL"):
             return
         await asyncio.sleep(0.05)
     raise AssertionError("the outbox did not drain")
 
 
-async def test_csv_rows_are_imported_with_row_errors_and_duplicates(stack, intake, conn) -> None:
+async def test_csv_rows_are_imported_with_row_errors_and_duplicates(stack, intake, intake_db) -> None:
     single = await intake.post("/v1/applications", headers=form_key_headers(), json={
         "full_name": "Already Here", "phone": "9000000001", "state": "RJ", "district": "Jaipur", "age": 30,
         "consent": True})
@@ -98,12 +81,12 @@ async def test_csv_rows_are_imported_with_row_errors_and_duplicates(stack, intak
                                                      "This row has 12 values but the header names 11 columns."}]
     assert {e["row"] for e in errors} == {5, 6, 8}
 
-    rows = {r["phone"]: r for r in await conn.fetch("SELECT * FROM applications")}
+    rows = {r["phone"]: r for r in await intake_db.fetch("SELECT * FROM applications")}
     assert rows["+919000000002"]["full_name"] == "Asha Meena" and rows["+919000000002"]["block"] == "Sanganer"
     assert rows["+919000000003"]["state"] == "RJ" and rows["+919000000006"]["full_name"] == "Quoted, Name"
     assert len(rows) == 1 + 3003
 
-    await drained(conn)
+    await drained(intake_db)
     events = await submitted_events(stack.kafka_bootstrap_servers)
     by_id: dict[str, int] = {}
     for event in events:
@@ -116,12 +99,12 @@ async def test_csv_rows_are_imported_with_row_errors_and_duplicates(stack, intak
     # the stored row and the event are one: the event id is remembered for erasure
     assert rows["+919000000002"]["submitted_event_id"] == uuid.UUID(asha["event_id"])
     # file order is publication order within a partition; outbox ids follow the rows
-    outbox_phones = [json.loads(p)["data"]["phone"] for p in await conn.fetchval(
+    outbox_phones = [json.loads(p)["data"]["phone"] for p in await intake_db.fetchval(
         "SELECT array_agg(payload ORDER BY id) FROM outbox WHERE event_type = 'application.submitted'")]
     assert outbox_phones[1:5] == ["+919000000002", "+919000000003", "+919000000006", "+919100000000"]
 
 
-async def test_ndjson_rows_with_hindi_errors(intake, conn) -> None:
+async def test_ndjson_rows_with_hindi_errors(intake, intake_db) -> None:
     lines = [json.dumps({"full_name": "सुनीता यादव", "phone": "8000000001", "state": "UP", "district": "Agra",
                          "age": 33, "consent": True, "skills": ["fact_checking"]}, ensure_ascii=False),
              "", "not json", "[1, 2]",
@@ -137,11 +120,11 @@ async def test_ndjson_rows_with_hindi_errors(intake, conn) -> None:
     assert [(e["row"], e["field"]) for e in result["errors"]] == [(2, "_root"), (3, "_root"), (4, "full_name"),
                                                                   (4, "age")]
     assert all(any("\u0900" <= ch <= "\u097f" for ch in e["message"]) for e in result["errors"])
-    assert await conn.fetchval("SELECT full_name FROM applications WHERE phone = '+918000000001'") == "सुनीता यादव"
+    assert await intake_db.fetchval("SELECT full_name FROM applications WHERE phone = '+918000000001'") == "सुनीता यादव"
 
 
-async def test_more_than_100000_rows_is_413_and_nothing_is_imported(intake, conn) -> None:
-    before = await conn.fetchval("SELECT count(*) FROM applications")
+async def test_more_than_100000_rows_is_413_and_nothing_is_imported(intake, intake_db) -> None:
+    before = await intake_db.fetchval("SELECT count(*) FROM applications")
     valid = json.dumps({"full_name": "Too Many", "phone": "7000000001", "state": "RJ", "district": "Ajmer",
                         "age": 20, "consent": True})
 
@@ -152,7 +135,7 @@ async def test_more_than_100000_rows_is_413_and_nothing_is_imported(intake, conn
 
     refused = await intake.post("/v1/applications/bulk", content=body(), headers=NDJSON)
     assert refused.status_code == 413 and "100,000" in refused.json()["detail"]
-    assert await conn.fetchval("SELECT count(*) FROM applications") == before  # the valid first row too
+    assert await intake_db.fetchval("SELECT count(*) FROM applications") == before  # the valid first row too
     # (exactly 100,000 rows is within the limit: tests/unit/intake/test_bulk_reader.py)
 
 
@@ -177,7 +160,7 @@ async def test_bodies_that_cannot_be_read_are_refused_whole(intake) -> None:
         assert (response.status_code, words in response.json()["detail"]) == (status, True), (status, response.text)
 
 
-async def test_a_bulk_row_and_a_single_post_of_one_phone_make_one_application(intake, conn) -> None:
+async def test_a_bulk_row_and_a_single_post_of_one_phone_make_one_application(intake, intake_db) -> None:
     row = json.dumps({"full_name": "Race", "phone": "7100000001", "state": "GJ", "district": "Surat", "age": 44,
                       "consent": True})
     filler = "".join(json.dumps({"full_name": f"F {n}", "phone": f"71{10000000 + n}", "state": "GJ",
@@ -188,8 +171,8 @@ async def test_a_bulk_row_and_a_single_post_of_one_phone_make_one_application(in
     assert bulk.status_code == 200 and single.status_code in (200, 201)
     assert bulk.json()["accepted"] + bulk.json()["duplicates"] == 4001
     assert (single.status_code == 201) == (bulk.json()["duplicates"] == 1)
-    assert await conn.fetchval("SELECT count(*) FROM applications WHERE phone = '+917100000001'") == 1
-    assert await conn.fetchval("SELECT count(*) FROM outbox o JOIN applications a ON o.key = a.application_id::text"
+    assert await intake_db.fetchval("SELECT count(*) FROM applications WHERE phone = '+917100000001'") == 1
+    assert await intake_db.fetchval("SELECT count(*) FROM outbox o JOIN applications a ON o.key = a.application_id::text"
                                " WHERE a.phone = '+917100000001'") == 1
 
 

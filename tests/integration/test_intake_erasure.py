@@ -6,13 +6,9 @@ import asyncio
 import json
 import uuid
 
-import asyncpg
-import pytest
 from aiokafka import AIOKafkaConsumer
 
-from services.intake.app import create_app
-from shared.settings import get_settings
-from tests.conftest import INTERVIEWER_TOKEN, admin_headers, eventually, form_key_headers, running
+from tests.conftest import INTERVIEWER_TOKEN, admin_headers, eventually, form_key_headers
 
 phones = iter(range(9_300_000_000, 9_400_000_000))
 
@@ -24,28 +20,14 @@ def application() -> dict:
             "social": {"instagram": f"@kavita{phone}"}, "consent": True, "source": "camp-3"}
 
 
-@pytest.fixture(scope="module")
-async def intake(stack):
-    settings = get_settings().model_copy(update={"intake_rate_burst": 10_000})
-    async with running(lambda: create_app(settings)) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-async def conn(stack):
-    conn = await asyncpg.connect(stack.database_url, server_settings={"search_path": "intake"})
-    yield conn
-    await conn.close()
-
-
-async def submitted(intake, conn, body: dict | None = None) -> tuple[str, dict]:
+async def submitted(intake, intake_db, body: dict | None = None) -> tuple[str, dict]:
     body = body or application()
     response = await intake.post("/v1/applications", json=body, headers=form_key_headers())
     assert response.status_code == 201, response.text
     application_id = response.json()["application_id"]
 
     async def published():
-        return await conn.fetchval("SELECT published_at IS NOT NULL FROM outbox WHERE key = $1", application_id)
+        return await intake_db.fetchval("SELECT published_at IS NOT NULL FROM outbox WHERE key = $1", application_id)
 
     await eventually(published)
     return application_id, body
@@ -60,8 +42,8 @@ def personal_values(body: dict) -> list[str]:
     return [body["full_name"], digits, body["email"], body["social"]["instagram"]]
 
 
-async def test_an_admin_erases_personal_data_and_intake_publishes_it(stack, intake, conn) -> None:
-    application_id, body = await submitted(intake, conn)
+async def test_an_admin_erases_personal_data_and_intake_publishes_it(stack, intake, intake_db) -> None:
+    application_id, body = await submitted(intake, intake_db)
     assert (await erase(intake, application_id, headers=admin_headers())).status_code == 204
 
     got = (await intake.get(f"/v1/applications/{application_id}", headers=admin_headers())).json()
@@ -71,13 +53,13 @@ async def test_an_admin_erases_personal_data_and_intake_publishes_it(stack, inta
                  "hours_per_week", "source"):
         assert got[name] is None, name
 
-    row = await conn.fetchrow("SELECT * FROM applications WHERE application_id = $1", uuid.UUID(application_id))
+    row = await intake_db.fetchrow("SELECT * FROM applications WHERE application_id = $1", uuid.UUID(application_id))
     assert len(row["phone_hash"]) == 64 and row["submitted_at"] is not None  # kept: dedupe and counts
-    everything = json.dumps([dict(r) for r in await conn.fetch("SELECT * FROM applications")]
-                            + [dict(r) for r in await conn.fetch("SELECT * FROM outbox")], default=str)
+    everything = json.dumps([dict(r) for r in await intake_db.fetch("SELECT * FROM applications")]
+                            + [dict(r) for r in await intake_db.fetch("SELECT * FROM outbox")], default=str)
     for value in personal_values(body):
         assert value not in everything, value
-    [scrubbed] = await conn.fetch("SELECT payload FROM outbox WHERE key = $1 AND event_type = 'application.submitted'",
+    [scrubbed] = await intake_db.fetch("SELECT payload FROM outbox WHERE key = $1 AND event_type = 'application.submitted'",
                                   application_id)
     data = json.loads(scrubbed["payload"])["data"]
     assert (data["state"], data["district"], data["full_name"], data["phone"]) == ("MP", "Bhopal", "", "")
@@ -98,13 +80,13 @@ async def test_an_admin_erases_personal_data_and_intake_publishes_it(stack, inta
     assert set(event["data"]) == {"erased_at"}
 
 
-async def test_the_applicant_erases_with_the_phone_in_any_format(intake, conn) -> None:
-    application_id, body = await submitted(intake, conn)
+async def test_the_applicant_erases_with_the_phone_in_any_format(intake, intake_db) -> None:
+    application_id, body = await submitted(intake, intake_db)
     digits = body["phone"].replace("+91 ", "")
     wrong = await erase(intake, application_id, json={"phone": "9999999999"})
     assert wrong.status_code == 404  # like an unknown id: the endpoint does not confirm ids
     assert (await erase(intake, application_id, json={"phone": "not a phone"})).status_code == 404
-    assert await conn.fetchval("SELECT erased_at FROM applications WHERE application_id = $1",
+    assert await intake_db.fetchval("SELECT erased_at FROM applications WHERE application_id = $1",
                                uuid.UUID(application_id)) is None
     done = await erase(intake, application_id, json={"phone": f"0{digits[:5]}-{digits[5:]}"})
     assert done.status_code == 204
@@ -112,8 +94,8 @@ async def test_the_applicant_erases_with_the_phone_in_any_format(intake, conn) -
     assert (await erase(intake, application_id, json={"phone": digits})).status_code == 204
 
 
-async def test_who_may_not_erase(intake, conn) -> None:
-    application_id, _ = await submitted(intake, conn)
+async def test_who_may_not_erase(intake, intake_db) -> None:
+    application_id, _ = await submitted(intake, intake_db)
     assert (await erase(intake, application_id)).status_code == 401
     assert (await erase(intake, application_id, json={})).status_code == 401
     assert (await erase(intake, application_id, headers={"Authorization": "Bearer nope"})).status_code == 401
@@ -121,44 +103,44 @@ async def test_who_may_not_erase(intake, conn) -> None:
             ).status_code == 403
     assert (await erase(intake, str(uuid.uuid4()), headers=admin_headers())).status_code == 404
     assert (await erase(intake, "not-a-uuid", headers=admin_headers())).status_code == 422
-    assert await conn.fetchval("SELECT erased_at FROM applications WHERE application_id = $1",
+    assert await intake_db.fetchval("SELECT erased_at FROM applications WHERE application_id = $1",
                                uuid.UUID(application_id)) is None
 
 
-async def test_erasing_again_or_at_once_is_204_with_one_event(intake, conn) -> None:
-    application_id, _ = await submitted(intake, conn)
+async def test_erasing_again_or_at_once_is_204_with_one_event(intake, intake_db) -> None:
+    application_id, _ = await submitted(intake, intake_db)
     statuses = await asyncio.gather(*(erase(intake, application_id, headers=admin_headers()) for _ in range(5)))
     assert [s.status_code for s in statuses] == [204] * 5
     assert (await erase(intake, application_id, headers=admin_headers())).status_code == 204
-    assert await conn.fetchval("SELECT count(*) FROM outbox WHERE key = $1 AND event_type = 'application.erased'",
+    assert await intake_db.fetchval("SELECT count(*) FROM outbox WHERE key = $1 AND event_type = 'application.erased'",
                                application_id) == 1
 
 
-async def test_a_re_application_of_an_erased_phone_is_still_a_duplicate(intake, conn) -> None:
-    application_id, body = await submitted(intake, conn)
+async def test_a_re_application_of_an_erased_phone_is_still_a_duplicate(intake, intake_db) -> None:
+    application_id, body = await submitted(intake, intake_db)
     assert (await erase(intake, application_id, headers=admin_headers())).status_code == 204
     again = await intake.post("/v1/applications", json={**body, "full_name": "Someone New"}, headers=form_key_headers())
     assert again.status_code == 200 and again.json() == {"application_id": application_id, "status": "received",
                                                          "duplicate": True}
-    assert await conn.fetchval("SELECT full_name FROM applications WHERE application_id = $1",
+    assert await intake_db.fetchval("SELECT full_name FROM applications WHERE application_id = $1",
                                uuid.UUID(application_id)) is None
-    assert await conn.fetchval("SELECT count(*) FROM outbox WHERE key = $1", application_id) == 2  # submitted, erased
+    assert await intake_db.fetchval("SELECT count(*) FROM outbox WHERE key = $1", application_id) == 2  # submitted, erased
 
 
-async def test_bulk_imported_and_older_rows_have_their_event_scrubbed_too(intake, conn) -> None:
+async def test_bulk_imported_and_older_rows_have_their_event_scrubbed_too(intake, intake_db) -> None:
     body = application()
     line = json.dumps(body).encode() + b"\n"
     imported = await intake.post("/v1/applications/bulk", content=line, headers={
         **form_key_headers(), "Content-Type": "application/x-ndjson"})
     assert imported.json()["accepted"] == 1
-    bulk_id = str(await conn.fetchval("SELECT application_id FROM applications WHERE full_name = $1",
+    bulk_id = str(await intake_db.fetchval("SELECT application_id FROM applications WHERE full_name = $1",
                                       body["full_name"]))
-    older_id, older = await submitted(intake, conn)
+    older_id, older = await submitted(intake, intake_db)
     # a row from before submitted_event_id existed: its event is found by key
-    await conn.execute("UPDATE applications SET submitted_event_id = NULL WHERE application_id = $1",
+    await intake_db.execute("UPDATE applications SET submitted_event_id = NULL WHERE application_id = $1",
                        uuid.UUID(older_id))
     for application_id in (bulk_id, older_id):
         assert (await erase(intake, application_id, headers=admin_headers())).status_code == 204
-    outbox = json.dumps([r["payload"] for r in await conn.fetch("SELECT payload FROM outbox")])
+    outbox = json.dumps([r["payload"] for r in await intake_db.fetch("SELECT payload FROM outbox")])
     for value in personal_values(body) + personal_values(older):
         assert value not in outbox
