@@ -368,3 +368,26 @@ async def intake_db(stack: Stack) -> AsyncIterator[asyncpg.Connection]:
     conn = await asyncpg.connect(stack.database_url, server_settings={"search_path": "intake"})
     yield conn
     await conn.close()
+
+
+async def topic_envelopes(servers: str, topic: str, settle: float = 1.0) -> list[dict]:
+    """Every envelope on `topic` from its start, read until the topic has been quiet for `settle`
+    seconds (a module has a broker of its own, so this is the module's history)."""
+    import json
+
+    from aiokafka import AIOKafkaConsumer
+
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=servers, group_id=None, auto_offset_reset="earliest",
+                                enable_auto_commit=False)
+    await consumer.start()
+    found: list[dict] = []
+    try:
+        quiet_since = asyncio.get_running_loop().time()
+        while asyncio.get_running_loop().time() - quiet_since < settle:
+            batch = await consumer.getmany(timeout_ms=200)
+            found += [json.loads(r.value) for records in batch.values() for r in records]
+            if batch:
+                quiet_since = asyncio.get_running_loop().time()
+    finally:
+        await consumer.stop()
+    return found

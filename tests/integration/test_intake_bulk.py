@@ -15,34 +15,15 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
-from aiokafka import AIOKafkaConsumer
 
 from services.intake import domain
 from shared.infra import free_port
-from tests.conftest import form_key_headers
+from tests.conftest import form_key_headers, topic_envelopes
 
 CSV = {**form_key_headers(), "Content-Type": "text/csv"}
 NDJSON = {**form_key_headers(), "Content-Type": "application/x-ndjson"}
 HEADER = "full_name,phone,email,state,district,block,age,languages,skills,social.twitter,consent\n"
 
-
-async def submitted_events(servers: str, settle: float = 1.0) -> list[dict]:
-    """Every application.submitted envelope published so far (the module has a broker of its own)."""
-    consumer = AIOKafkaConsumer("applications.submitted", bootstrap_servers=servers, group_id=None,
-                                auto_offset_reset="earliest", enable_auto_commit=False)
-    await consumer.start()
-    found: list[dict] = []
-    try:
-        quiet_since = asyncio.get_running_loop().time()
-        while asyncio.get_running_loop().time() - quiet_since < settle:
-            batch = await consumer.getmany(timeout_ms=200)
-            for records in batch.values():
-                found += [json.loads(r.value) for r in records]
-            if batch:
-                quiet_since = asyncio.get_running_loop().time()
-    finally:
-        await consumer.stop()
-    return found
 
 
 async def drained(intake_db) -> None:
@@ -87,7 +68,7 @@ async def test_csv_rows_are_imported_with_row_errors_and_duplicates(stack, intak
     assert len(rows) == 1 + 3003
 
     await drained(intake_db)
-    events = await submitted_events(stack.kafka_bootstrap_servers)
+    events = await topic_envelopes(stack.kafka_bootstrap_servers, "applications.submitted")
     by_id: dict[str, int] = {}
     for event in events:
         by_id[event["application_id"]] = by_id.get(event["application_id"], 0) + 1

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections import Counter
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaConsumer
 
 from services.intake.app import create_app
 from shared.settings import get_settings
-from tests.conftest import TEST_API_KEY, TEST_SIMULATOR_KEY, running
+from tests.conftest import TEST_API_KEY, TEST_SIMULATOR_KEY, running, topic_envelopes
 
 # One number, written the ways the SPEC accepts.
 FORMATS = ["98765 43210", "+919876543210", "919876543210", "09876543210", "98765-43210", "+91 98765-43210"]
@@ -24,22 +22,6 @@ async def intake(stack):
     async with running(lambda: create_app(settings)) as client:
         yield client
 
-
-async def published(servers: str, settle: float = 1.5) -> list[dict]:
-    consumer = AIOKafkaConsumer("applications.submitted", bootstrap_servers=servers, group_id=None,
-                                auto_offset_reset="earliest")
-    await consumer.start()
-    found: list[dict] = []
-    try:
-        quiet_since = asyncio.get_running_loop().time()
-        while asyncio.get_running_loop().time() - quiet_since < settle:
-            batch = await consumer.getmany(timeout_ms=200)
-            found += [json.loads(r.value) for records in batch.values() for r in records]
-            if batch:
-                quiet_since = asyncio.get_running_loop().time()
-    finally:
-        await consumer.stop()
-    return found
 
 
 @pytest.mark.parametrize("round_", range(3))
@@ -67,5 +49,5 @@ async def test_fifty_concurrent_posts_of_one_phone_make_one_application(stack, i
         assert await conn.fetchval("SELECT count(*) FROM outbox WHERE key = $1", application_id) == 1
     finally:
         await conn.close()
-    events = [e for e in await published(stack.kafka_bootstrap_servers) if e["data"]["phone"] == f"+91{digits}"]
+    events = [e for e in await topic_envelopes(stack.kafka_bootstrap_servers, "applications.submitted", settle=1.5) if e["data"]["phone"] == f"+91{digits}"]
     assert [e["application_id"] for e in events] == [application_id]  # exactly one event reached Kafka
