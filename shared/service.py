@@ -143,6 +143,7 @@ def create_service_app(
     publishes: Sequence[type[EventData]] = (),
     background: Sequence[BackgroundJob] = (),
     body_limit_exempt: Sequence[str] = (),
+    on_stop: Sequence[Callable[[], None]] = (),
     title: str = "",
     settings: Settings | None = None,
 ) -> FastAPI:
@@ -194,6 +195,8 @@ def create_service_app(
             await asyncio.gather(*runtime.tasks, return_exceptions=True)
             await producer.stop()
             await runtime.pool.close()
+            for stop in on_stop:  # the service's own resources (intake's bulk workers)
+                stop()
             log.info("%s stopped", service)
 
     app = FastAPI(title=title or f"recruit {service}", version="1.0.0", lifespan=lifespan)

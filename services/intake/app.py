@@ -1,6 +1,5 @@
 """Intake app: wiring only."""
 
-import contextlib
 import multiprocessing
 import os
 import threading
@@ -29,26 +28,17 @@ def end_with_parent(parent: int) -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    app = create_service_app(
-        "intake", router=router, publishes=[ApplicationSubmitted, ApplicationErased],
-        body_limit_exempt=["/v1/applications/bulk"], title="recruit intake", settings=settings,
-    )
-    app.state.rate_limiter = RateLimiter(settings.intake_rate_per_second, settings.intake_rate_burst)
     # Bulk imports validate in worker processes (started on first use): the event loop stays free
     # for other requests and the import uses every core. "spawn", as forking a process that runs
     # an event loop and client threads is unsafe.
-    app.state.bulk_workers = ProcessPoolExecutor(max_workers=os.cpu_count() or 1,
-                                                 mp_context=multiprocessing.get_context("spawn"),
-                                                 initializer=end_with_parent, initargs=(os.getpid(),))
-    service_lifespan = app.router.lifespan_context
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI):
-        try:
-            async with service_lifespan(app):
-                yield
-        finally:
-            app.state.bulk_workers.shutdown(wait=False, cancel_futures=True)
-
-    app.router.lifespan_context = lifespan
+    bulk_workers = ProcessPoolExecutor(max_workers=os.cpu_count() or 1,
+                                       mp_context=multiprocessing.get_context("spawn"),
+                                       initializer=end_with_parent, initargs=(os.getpid(),))
+    app = create_service_app(
+        "intake", router=router, publishes=[ApplicationSubmitted, ApplicationErased],
+        body_limit_exempt=["/v1/applications/bulk"], title="recruit intake", settings=settings,
+        on_stop=[lambda: bulk_workers.shutdown(wait=False, cancel_futures=True)],
+    )
+    app.state.rate_limiter = RateLimiter(settings.intake_rate_per_second, settings.intake_rate_burst)
+    app.state.bulk_workers = bulk_workers
     return app
