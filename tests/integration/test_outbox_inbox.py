@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer
+from aiokafka.partitioner import DefaultPartitioner
 
 from shared import db, inbox
 from shared.broker import ensure_topics, make_producer
@@ -68,6 +69,9 @@ async def test_relay_publishes_in_order_and_marks_rows(stack, pool) -> None:
         # One key, one partition, outbox order.
         assert [r.value for r in same_key] == [e.to_json().encode() for e in events[:5]]
         assert {r.headers[0] for r in records} == {("event_type", b"application.erased")}
+        # Every record sits where a keyed send by any Kafka client would have put it.
+        assert all(r.partition == DefaultPartitioner()(r.key, [0, 1, 2], [0, 1, 2]) for r in records)
+        assert len({r.partition for r in records}) == 3
     finally:
         relay.stop()
         await task
