@@ -25,6 +25,15 @@ TOPICS = (
     PLACEMENT_CHANGED,
 )
 
+# Who consumes what (SPEC's service table); the consumer group and inbox name is the service's.
+# Each service subscribes with its entry, and a replay into a fresh broker sends again only the
+# events one of these consumers has not applied (shared.outbox.queue_unapplied).
+CONSUMED_TOPICS: dict[str, tuple[str, ...]] = {
+    "screening": (APPLICATIONS_SUBMITTED, APPLICATIONS_ERASED),
+    "placement": (SCREENING_COMPLETED, APPLICATIONS_ERASED),
+    "reporting": TOPICS,
+}
+
 
 def dead_letter_topic(topic: str) -> str:
     return f"{topic}.dlq"

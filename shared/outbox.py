@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -48,12 +48,28 @@ async def add_events(conn: asyncpg.Connection, events: Sequence[Envelope]) -> No
     await conn.execute(f"NOTIFY {NOTIFY_CHANNEL}")
 
 
-async def mark_all_unpublished(conn: asyncpg.Connection) -> int:
-    """Queue every event again: used when a fresh (memory-only) broker lacks what was sent before.
+async def queue_unapplied(conn: asyncpg.Connection, consumed_topics: Mapping[str, Sequence[str]]) -> int:
+    """Queue again the published events of this schema's outbox that some consumer has not applied.
 
-    Consumers are idempotent, so the replay changes nothing they already applied.
+    For a fresh (memory-only) broker, which lacks everything sent before: an event one of its
+    consumers (service name -> topics, each with an inbox in the schema of that name, in this
+    database) has not claimed is sent again; one every consumer has applied stays published, so a
+    restart costs what was in flight, not the whole history. Consumers are idempotent, so a
+    replayed event they did apply in the meantime changes nothing.
     """
-    status = await conn.execute("UPDATE outbox SET published_at = NULL WHERE published_at IS NOT NULL")
+    args: list = []
+    unapplied = []
+    for consumer, topics in consumed_topics.items():
+        args += [list(topics), consumer]
+        unapplied.append(
+            f"(o.topic = ANY(${len(args) - 1}::text[]) AND NOT EXISTS ("
+            f'SELECT FROM "{consumer}".inbox i WHERE i.consumer = ${len(args)} AND i.event_id = o.event_id))')
+    if not unapplied:
+        return 0
+    status = await conn.execute(
+        "UPDATE outbox o SET published_at = NULL WHERE o.published_at IS NOT NULL AND (" + " OR ".join(unapplied) + ")",
+        *args,
+    )
     return int(status.split()[-1])
 
 

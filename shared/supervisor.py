@@ -20,7 +20,8 @@ from rich.table import Table
 
 from shared import db
 from shared.infra import Infrastructure, die_with_parent, start_infrastructure
-from shared.outbox import mark_all_unpublished
+from shared.events import CONSUMED_TOPICS
+from shared.outbox import queue_unapplied
 from shared.settings import SERVICE_PORTS, SERVICES
 
 console = Console(highlight=False)
@@ -47,7 +48,8 @@ def load_credentials(data_dir: Path, environ: dict[str, str]) -> dict[str, str]:
 
 
 async def prepare_database(database_url: str, replay_outbox: bool) -> int:
-    """Migrate every service's schema; with a fresh broker, queue every outbox row again."""
+    """Migrate every service's schema; with a fresh broker, queue again every stored event that a
+    consumer has not applied yet. Returns how many were queued."""
     replayed = 0
     for service in SERVICES:
         await db.migrate(database_url, service)
@@ -56,7 +58,7 @@ async def prepare_database(database_url: str, replay_outbox: bool) -> int:
         try:
             for service in SERVICES:
                 await conn.execute(f'SET search_path TO "{service}"')
-                replayed += await mark_all_unpublished(conn)
+                replayed += await queue_unapplied(conn, CONSUMED_TOPICS)
         finally:
             await conn.close()
     return replayed
@@ -126,9 +128,9 @@ class Supervisor:
         try:
             credentials = load_credentials(self.data_dir, self.environ)
             replayed = asyncio.run(prepare_database(self.infra.database_url, self.infra.broker_is_embedded))
-            if replayed:
-                console.print(f"fresh embedded broker: {replayed} stored events queued for replay "
-                              "(consumers ignore what they have already applied)")
+            if self.infra.broker_is_embedded:
+                console.print(f"fresh embedded broker: {replayed} stored events not yet applied by every consumer "
+                              "queued for replay")
             env = self.child_env(credentials)
             logs = self.data_dir / "logs"
             self.services = [
@@ -217,13 +219,14 @@ class Supervisor:
     def _restart_broker(self, env: dict[str, str]) -> None:
         """A memory-only broker that died comes back empty: consumers would keep fetch positions
         past its new, empty logs and miss messages. So stop every service, start the broker,
-        queue every stored event again, and start the services fresh against it."""
+        queue again every stored event a consumer has not applied, and start the services fresh."""
         assert self.infra is not None and self.infra.kafka is not None
         console.print("[red]embedded broker died[/]: restarting it and the services")
         self._stop_services()
         self.infra.kafka.start()
         replayed = asyncio.run(prepare_database(self.infra.database_url, replay_outbox=True))
-        console.print(f"broker back on {self.infra.kafka.bootstrap_servers}; {replayed} events queued for replay")
+        console.print(f"broker back on {self.infra.kafka.bootstrap_servers}; {replayed} stored events not yet applied "
+                      "by every consumer queued for replay")
         for service in self.services:
             service.next_start = 0.0
             service.start(env)

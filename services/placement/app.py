@@ -7,7 +7,7 @@ from fastapi import FastAPI
 
 from services.placement import handlers, store
 from services.placement.api import router
-from shared.events import APPLICATIONS_ERASED, SCREENING_COMPLETED, PlacementChanged
+from shared.events import CONSUMED_TOPICS, PlacementChanged
 from shared.service import Runtime, Subscription, create_service_app
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,6 @@ async def replace_marked_states(runtime: Runtime) -> None:
 def create_app() -> FastAPI:
     return create_service_app(
         "placement", router=router,
-        subscriptions=[Subscription([SCREENING_COMPLETED, APPLICATIONS_ERASED], handlers.handle)],
+        subscriptions=[Subscription(CONSUMED_TOPICS["placement"], handlers.handle)],
         publishes=[PlacementChanged], background=[replace_marked_states], title="recruit placement",
     )

@@ -5,7 +5,7 @@ from fastapi.staticfiles import StaticFiles
 
 from services.reporting import handlers, live
 from services.reporting.api import STATIC, SummaryFastPath, pages, router
-from shared.events import TOPICS
+from shared.events import CONSUMED_TOPICS
 from shared.service import Subscription, create_service_app
 from shared.settings import get_settings
 
@@ -14,7 +14,7 @@ def create_app() -> FastAPI:
     settings = get_settings()
     view = live.LiveView(settings.campaign_target)
     app = create_service_app(
-        "reporting", router=router, subscriptions=[Subscription(TOPICS, handlers.handle)],
+        "reporting", router=router, subscriptions=[Subscription(CONSUMED_TOPICS["reporting"], handlers.handle)],
         background=[view.run, live.consumer_lag], title="recruit reporting", settings=settings,
     )
     app.state.live = view

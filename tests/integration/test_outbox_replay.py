@@ -1,0 +1,48 @@
+"""A fresh (memory-only) broker gets again only the stored events some consumer has not applied."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+
+from shared import db
+from shared.events import CONSUMED_TOPICS, ApplicationErased, ScreeningQueued, new_event
+from shared.outbox import add_events, queue_unapplied
+
+CONSUMERS = ("screening", "placement", "reporting")
+
+
+def erased_event():
+    return new_event("intake", uuid.uuid4(), ApplicationErased(erased_at=datetime.now(timezone.utc)))
+
+
+async def test_only_events_a_consumer_has_not_applied_are_queued_again(stack) -> None:
+    for schema in ("intake", *CONSUMERS):
+        await db.migrate(stack.database_url, schema)
+    applied_everywhere, missing_in_placement, applied_nowhere, never_published = (erased_event() for _ in range(4))
+    # screening.queued is reporting's alone: placement and screening not having it is no reason to resend.
+    queued = new_event("screening", uuid.uuid4(), ScreeningQueued(state="RJ", status="queued", reason="test"))
+    pool = await db.create_pool(stack.database_url, "intake")
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            await add_events(conn, [applied_everywhere, missing_in_placement, applied_nowhere, never_published, queued])
+            await conn.execute("UPDATE outbox SET published_at = now() WHERE event_id <> $1", never_published.event_id)
+            claims = [(c, applied_everywhere) for c in CONSUMERS] + [
+                ("screening", missing_in_placement), ("reporting", missing_in_placement), ("reporting", queued)]
+            for consumer, event in claims:
+                await conn.execute(f'INSERT INTO "{consumer}".inbox (consumer, event_id, topic) VALUES ($1, $2, $3)',
+                                   consumer, event.event_id, event.topic)
+
+        async with pool.acquire() as conn:
+            assert await queue_unapplied(conn, CONSUMED_TOPICS) == 2
+            unpublished = {r["event_id"] for r in await conn.fetch("SELECT event_id FROM outbox WHERE published_at IS NULL")}
+            assert unpublished == {missing_in_placement.event_id, applied_nowhere.event_id, never_published.event_id}
+            # Once every consumer has applied them (claimed in its inbox), nothing is queued again.
+            await conn.execute("UPDATE outbox SET published_at = now()")
+            for consumer, event in [("placement", missing_in_placement), *((c, applied_nowhere) for c in CONSUMERS),
+                                    *((c, never_published) for c in CONSUMERS)]:
+                await conn.execute(f'INSERT INTO "{consumer}".inbox (consumer, event_id, topic) VALUES ($1, $2, $3)',
+                                   consumer, event.event_id, event.topic)
+            assert await queue_unapplied(conn, CONSUMED_TOPICS) == 0
+    finally:
+        await pool.close()
