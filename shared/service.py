@@ -20,7 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shared import db
-from shared.broker import Consumer, Handler, ensure_topics, make_broker, make_producer
+from shared.broker import BatchHandler, Consumer, Handler, ensure_topics, make_broker, make_producer
 from shared.events import EVENTS, EventData
 from shared.metrics import HTTP_REQUESTS
 from shared.outbox import OutboxRelay
@@ -35,6 +35,7 @@ MAX_BODY_BYTES = 64 * 1024
 class Subscription:
     topics: Sequence[str]
     handler: Handler
+    batch_handler: BatchHandler | None = None  # see shared.broker.Consumer
 
 
 # A background job runs for the life of the process with the pool (e.g. screening's release check).
@@ -155,7 +156,7 @@ def create_service_app(
     runtime = Runtime(service=service, settings=settings, broker=broker)
     for subscription in subscriptions:
         Consumer(broker, group=service, topics=subscription.topics, handler=subscription.handler,
-                 pool=runtime.db)
+                 batch_handler=subscription.batch_handler, pool=runtime.db)
     for event in publishes:
         # The relay publishes with plain aiokafka; these declarations only document the topics.
         event_type = next(name for name, (_, model) in EVENTS.items() if model is event)

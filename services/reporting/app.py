@@ -14,7 +14,8 @@ def create_app() -> FastAPI:
     settings = get_settings()
     view = live.LiveView(settings.campaign_target)
     app = create_service_app(
-        "reporting", router=router, subscriptions=[Subscription(CONSUMED_TOPICS["reporting"], handlers.handle)],
+        "reporting", router=router, subscriptions=[Subscription(CONSUMED_TOPICS["reporting"], handlers.handle,
+                                                           batch_handler=handlers.handle_batch)],
         background=[view.run, live.consumer_lag], title="recruit reporting", settings=settings,
     )
     app.state.live = view

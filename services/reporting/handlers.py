@@ -1,11 +1,13 @@
-"""Reporting handlers: FastStream subscribers — every topic -> projection and counters, inside the inbox transaction."""
+"""Reporting handlers: FastStream subscribers — every topic -> projections and counters, inside the inbox transaction."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import asyncpg
 
 from services.reporting import store
-from services.reporting.domain import aware
+from services.reporting.domain import Projection, aware
 from shared.events import (ApplicationErased, ApplicationSubmitted, Envelope, EventData, InterviewScheduled,
                            PlacementChanged, ScreeningCompleted, ScreeningQueued)
 from shared.phone import normalize_phone, phone_hash
@@ -19,25 +21,40 @@ def _phone_hash(phone: str) -> str | None:
     return phone_hash(normalized, key) if key and normalized else None
 
 
-async def handle(conn: asyncpg.Connection, envelope: Envelope, data: EventData) -> None:
-    """Apply one event (already claimed in the inbox by shared.broker.Consumer, same transaction)."""
-    application_id, at = envelope.application_id, aware(envelope.occurred_at)
-    old = await store.lock_application(conn, application_id)
-    hashed = None
+def _moved(old: Projection, envelope: Envelope, data: EventData) -> Projection:
+    at = aware(envelope.occurred_at)
     match data:
         case ApplicationSubmitted():
-            new = old.submitted(data.state, data.district, aware(data.submitted_at))
-            hashed = _phone_hash(data.phone)
+            return old.submitted(data.state, data.district, aware(data.submitted_at))
         case ScreeningQueued():
-            new = old.moved(data.state, data.status, at)
+            return old.moved(data.state, data.status, at)
         case InterviewScheduled():
-            new = old.scheduled(data.state, at)
+            return old.scheduled(data.state, at)
         case ScreeningCompleted():
-            new = old.completed(data.state, data.district, data.outcome, at)
+            return old.completed(data.state, data.district, data.outcome, at)
         case PlacementChanged():
-            new = old.placement(data.state, data.level, data.unit_id, at)
+            return old.placement(data.state, data.level, data.unit_id, at)
         case ApplicationErased():
-            new = old.erasure()
-        case _:
-            raise TypeError(f"reporting has no handler for {envelope.event_type}")
-    await store.save_application(conn, application_id, old, new, phone_hash=hashed)
+            return old.erasure()
+    raise TypeError(f"reporting has no handler for {envelope.event_type}")
+
+
+async def handle_batch(conn: asyncpg.Connection, events: Sequence[tuple[Envelope, EventData]]) -> None:
+    """Apply events (already claimed in the inbox by shared.broker.Consumer, same transaction) in
+    delivery order, in three statements whatever their number: lock the applications' projections,
+    move each in memory event by event, then store the projections and the counters' summed deltas.
+    The sum of per-event deltas is the delta from first to last projection, so the counters end
+    where applying the events one at a time would leave them."""
+    before = await store.lock_applications(conn, [envelope.application_id for envelope, _ in events])
+    after, hashes = dict(before), {}
+    for envelope, data in events:
+        after[envelope.application_id] = _moved(after[envelope.application_id], envelope, data)
+        if isinstance(data, ApplicationSubmitted):
+            hashes[envelope.application_id] = _phone_hash(data.phone)
+    await store.save_applications(conn, [(application_id, before[application_id], new, hashes.get(application_id))
+                                         for application_id, new in after.items()])
+
+
+async def handle(conn: asyncpg.Connection, envelope: Envelope, data: EventData) -> None:
+    """One event: what the consumer applies when it isolates a batch that failed."""
+    await handle_batch(conn, [(envelope, data)])

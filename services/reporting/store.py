@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from functools import lru_cache
+
 import asyncpg
 
 from services.reporting.domain import (DAY_COLUMNS, NEVER, PLACE_COLUMNS, SUMMARY_COLUMNS, Projection, aware,
@@ -19,69 +22,92 @@ def _projection(row: asyncpg.Record) -> Projection:
     return Projection(**values)
 
 
-async def lock_application(conn: asyncpg.Connection, application_id: uuid.UUID) -> Projection:
-    """The application's projection, locked for this transaction; a blank one if it is new.
+async def lock_applications(conn: asyncpg.Connection, application_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Projection]:
+    """The applications' projections, locked for this transaction; blank ones for new ids.
 
-    The no-op DO UPDATE locks an existing row in the same round trip that creates a missing one,
-    so two events of one application (on two topics, maybe two replicas) take turns.
+    The no-op DO UPDATE locks existing rows in the same round trip that creates missing ones, so
+    two transactions touching one application (two replicas) take turns; ids go in sorted order,
+    so two overlapping batches wait for each other rather than deadlock.
     """
-    row = await conn.fetchrow(
-        "INSERT INTO applications (application_id, state) VALUES ($1, '')"
+    rows = await conn.fetch(
+        "INSERT INTO applications (application_id, state)"
+        " SELECT application_id, '' FROM unnest($1::uuid[]) AS application_id ORDER BY application_id"
         " ON CONFLICT (application_id) DO UPDATE SET application_id = EXCLUDED.application_id"
         " RETURNING *",
-        application_id,
+        sorted(set(application_ids)),
     )
-    return _projection(row)
+    return {row["application_id"]: _projection(row) for row in rows}
 
 
-async def save_application(conn: asyncpg.Connection, application_id: uuid.UUID, old: Projection,
-                           new: Projection, phone_hash: str | None = None) -> bool:
-    """Store the new projection and move every counter by its difference from the old, in one
-    statement (one round trip per event); False if the event changed nothing (a stale stage)."""
-    if new == old and phone_hash is None:
-        return False
-    args: list = [application_id, new.state, new.district, new.submitted_at, new.stage, new.stage_rank,
-                  new.stage_at, new.level, new.unit_id, new.ever_scheduled, new.outcome, new.selected_at,
-                  new.placed_at, new.erased, phone_hash]
-    statements = [
-        "UPDATE applications SET state = $2, district = $3, submitted_at = $4, stage = $5, stage_rank = $6,"
-        " stage_at = $7, level = $8, unit_id = $9, ever_scheduled = $10, outcome = $11, selected_at = $12,"
-        " placed_at = $13, erased = $14,"
-        # The hash serves only the applicant's own status look-up; erasure removes it for good.
-        " phone_hash = CASE WHEN $14 THEN NULL ELSE coalesce($15, phone_hash) END, updated_at = now()"
-        " WHERE application_id = $1"
-    ]
-    changes = delta(old, new)
-    if changes:
-        statements += _counter_moves(changes, args)
-    # Data-modifying CTEs all run, each to completion, as one statement; no two of them touch the
-    # same row (delta gives one entry per counter row).
-    await conn.execute("WITH " + ", ".join(f"m{i} AS ({sql})" for i, sql in enumerate(statements)) + " SELECT 1",
-                       *args)
-    return True
+_SAVE = (
+    "WITH projections AS ("
+    " UPDATE applications a SET state = n.state, district = n.district, submitted_at = n.submitted_at,"
+    "  stage = n.stage, stage_rank = n.stage_rank, stage_at = n.stage_at, level = n.level, unit_id = n.unit_id,"
+    "  ever_scheduled = n.ever_scheduled, outcome = n.outcome, selected_at = n.selected_at,"
+    "  placed_at = n.placed_at, erased = n.erased,"
+    # The hash serves only the applicant's own status look-up; erasure removes it for good.
+    "  phone_hash = CASE WHEN n.erased THEN NULL ELSE coalesce(n.phone_hash, a.phone_hash) END, updated_at = now()"
+    " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::int[], $7::timestamptz[],"
+    "  $8::text[], $9::text[], $10::bool[], $11::text[], $12::timestamptz[], $13::timestamptz[], $14::bool[],"
+    "  $15::text[]) AS n (application_id, state, district, submitted_at, stage, stage_rank, stage_at, level,"
+    "  unit_id, ever_scheduled, outcome, selected_at, placed_at, erased, phone_hash)"
+    " WHERE a.application_id = n.application_id),"
+    " summary_moved AS (UPDATE summary SET "
+    + "".join(f"{c} = {c} + ${16 + i}, " for i, c in enumerate(SUMMARY_COLUMNS))
+    + f"version = version + 1, updated_at = now() WHERE ${16 + len(SUMMARY_COLUMNS)})"
+)
 
 
-def _counter_moves(changes: dict[tuple[str, tuple], dict[str, int]], args: list) -> list[str]:
-    """One statement per counter row that moves, its parameters appended to `args`. Every column
-    of a table is named (zero where it does not move), so few distinct statements get prepared."""
+def _upsert(table: str, key_columns: tuple[str, ...], counted: tuple[str, ...], first: int) -> str:
+    """Add arrays of (key, counts) rows to a counter table, from parameter $first on."""
+    columns = (*key_columns, *counted)
+    arrays = ", ".join(f"${first + i}::{'bigint' if c in counted else 'text' if c != 'day' else 'date'}[]"
+                       for i, c in enumerate(columns))
+    updates = ", ".join(f"{c} = {table}.{c} + EXCLUDED.{c}" for c in counted)
+    return (f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest({arrays})"
+            f" ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET {updates}")
 
-    def param(value) -> str:
-        args.append(value)
-        return f"${len(args)}"
 
-    summary = changes.get(("summary", ()), {})
-    sets = "".join(f"{c} = {c} + {param(summary.get(c, 0))}, " for c in SUMMARY_COLUMNS)
-    statements = [f"UPDATE summary SET {sets}version = version + 1, updated_at = now()"]
-    for (table, key), columns in sorted(changes.items(), key=lambda item: (item[0][0], str(item[0][1]))):
-        if table == "summary":
-            continue
-        name, key_columns, counted = _COUNTER_TABLES[table]
-        assert set(columns) <= set(counted)
-        values = [param(k) for k in key] + [param(columns.get(c, 0)) for c in counted]
-        updates = ", ".join(f"{c} = {name}.{c} + EXCLUDED.{c}" for c in counted)
-        statements.append(f"INSERT INTO {name} ({', '.join((*key_columns, *counted))}) VALUES ({', '.join(values)})"
-                          f" ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET {updates}")
-    return statements
+@lru_cache(maxsize=1)
+def _save_statement() -> str:
+    statement, parameter = _SAVE, 17 + len(SUMMARY_COLUMNS)
+    for kind, (table, key_columns, counted) in _COUNTER_TABLES.items():
+        statement += f", {kind}_moved AS ({_upsert(table, key_columns, counted, parameter)})"
+        parameter += len(key_columns) + len(counted)
+    return statement + " SELECT 1"
+
+
+async def save_applications(conn: asyncpg.Connection,
+                            changes: Sequence[tuple[uuid.UUID, Projection, Projection, str | None]]) -> int:
+    """Store each (application_id, old, new, phone_hash) and move every counter by the summed
+    differences, in one statement (its text never changes, so it is prepared once). An application
+    whose projection did not move and that brings no hash is left alone. Returns how many changed."""
+    changed = [(i, old, new, h) for i, old, new, h in changes if new != old or h is not None]
+    if not changed:
+        return 0
+    moves: dict[tuple[str, tuple], dict[str, int]] = {}
+    for _, old, new, _ in changed:
+        for row, columns in delta(old, new).items():
+            total = moves.setdefault(row, {})
+            for column, change in columns.items():
+                total[column] = total.get(column, 0) + change
+    args: list = [[i for i, *_ in changed]]
+    for name in ("state", "district", "submitted_at", "stage", "stage_rank", "stage_at", "level", "unit_id",
+                 "ever_scheduled", "outcome", "selected_at", "placed_at", "erased"):
+        args.append([getattr(new, name) for _, _, new, _ in changed])
+    args.append([h for *_, h in changed])
+    summary = moves.get(("summary", ()), {})
+    args += [summary.get(c, 0) for c in SUMMARY_COLUMNS]
+    args.append(any(any(columns.values()) for columns in moves.values()))  # the version moves with any count
+    for kind, (_, key_columns, counted) in _COUNTER_TABLES.items():
+        rows = [(key, columns) for (table, key), columns in sorted(moves.items(), key=lambda m: str(m[0]))
+                if table == kind and any(columns.values())]
+        for k in range(len(key_columns)):
+            args.append([key[k] for key, _ in rows])
+        for c in counted:
+            args.append([columns.get(c, 0) for _, columns in rows])
+    await conn.execute(_save_statement(), *args)
+    return len(changed)
 
 
 _COUNTER_TABLES = {

@@ -141,3 +141,53 @@ async def test_an_event_that_always_fails_is_dead_lettered_and_the_rest_applied(
 
 async def _contains(items, item) -> bool:
     return item in items
+
+
+async def test_a_failed_batch_comes_again_one_event_at_a_time_and_only_the_poison_is_dead_lettered(stack, pool):
+    before, poison, after = (new_event("test", uuid.uuid4(), ApplicationErased(erased_at=datetime.now(timezone.utc)))
+                             for _ in range(3))
+    ours = [before.event_id, poison.event_id, after.event_id]
+    await pool.execute("CREATE TABLE IF NOT EXISTS batch_effects (event_id uuid NOT NULL)")  # no key: doubles show
+    batches, singles = [], []
+
+    async def batch_handler(conn, events):
+        ids = [envelope.event_id for envelope, _ in events]
+        batches.append(ids)
+        await conn.executemany("INSERT INTO batch_effects VALUES ($1)", [(i,) for i in ids])
+        if poison.event_id in ids:
+            raise ValueError("a bug somewhere in this batch")
+
+    async def handler(conn, envelope, data):
+        singles.append(envelope.event_id)
+        if envelope.event_id == poison.event_id:
+            raise ValueError("a bug, not an outage")
+        await conn.execute("INSERT INTO batch_effects VALUES ($1)", envelope.event_id)
+
+    # Published before the consumer starts, so the three arrive in one batch.
+    await publish(stack.kafka_bootstrap_servers, [e.to_json().encode() for e in (before, poison, after)])
+    group = "batch-test"
+    broker = make_broker(stack.kafka_bootstrap_servers, group)
+    Consumer(broker, group=group, topics=[APPLICATIONS_ERASED], handler=handler, batch_handler=batch_handler,
+             pool=lambda: pool)
+    dlq = AIOKafkaConsumer(dead_letter_topic(APPLICATIONS_ERASED), bootstrap_servers=stack.kafka_bootstrap_servers,
+                           auto_offset_reset="latest", group_id=f"check-{uuid.uuid4()}")
+    await dlq.start()
+    await broker.start()
+    try:
+        record = await asyncio.wait_for(dlq.getone(), 40)
+        while record.value != poison.to_json().encode():  # this new group dead-letters older bad messages too
+            record = await asyncio.wait_for(dlq.getone(), 40)
+        assert b"failed 5 times" in dict(record.headers)["x-error"]
+        await eventually(lambda: _contains(singles, after.event_id), timeout=20)
+        await asyncio.sleep(0.5)
+    finally:
+        await broker.stop()
+        await dlq.stop()
+    assert any(set(ours) <= set(batch) for batch in batches), "the batch handler had the three together first"
+    assert singles.count(poison.event_id) == 5
+    # The failed batch's effects rolled back; the two good events took effect once each, the poison never.
+    effects = await pool.fetch("SELECT event_id, count(*) AS n FROM batch_effects WHERE event_id = ANY($1::uuid[])"
+                               " GROUP BY event_id", ours)
+    assert {row["event_id"]: row["n"] for row in effects} == {before.event_id: 1, after.event_id: 1}
+    assert await pool.fetchval("SELECT count(*) FROM inbox WHERE consumer = $1 AND event_id = ANY($2::uuid[])",
+                               group, ours) == 3  # the poison's row stays: the dead letter is its one outcome

@@ -163,7 +163,7 @@ async def test_replaying_every_topic_moves_no_number(stack, monkeypatch) -> None
             total = sum(messages.values())
             group = f"reporting-replay-{uuid.uuid4().hex[:8]}"
             broker = make_broker(stack.kafka_bootstrap_servers, "reporting-replay")
-            Consumer(broker, group=group, topics=TOPICS, handler=handlers.handle,
+            Consumer(broker, group=group, topics=TOPICS, handler=handlers.handle, batch_handler=handlers.handle_batch,
                      pool=reporting.app.state.runtime.db)
             await broker.start()
             try:

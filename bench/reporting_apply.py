@@ -1,0 +1,139 @@
+"""Bench: events/s that reporting applies (projection + counters, in the inbox transaction) against
+the same shared Consumer with a handler that does nothing, in the same run on the same events.
+
+Each application brings two events, as in a campaign: applications.submitted, then screening.queued.
+The ratio is what reporting's own work costs on top of the consume loop (batch, parse, inbox claim,
+commit). Medians of several runs. Uses DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS if set, else embedded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import random
+import statistics
+import tempfile
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from aiokafka import AIOKafkaProducer
+
+from services.reporting import handlers
+from shared import db
+from shared.broker import Consumer, ensure_topics, make_broker
+from shared.events import (APPLICATIONS_SUBMITTED, SCREENING_QUEUED, ApplicationSubmitted, ScreeningQueued,
+                           new_event)
+from shared.geography import STATES
+from shared.infra import start_infrastructure
+
+SCHEMA = "reporting"
+
+
+async def publish(servers: str, applications: int) -> int:
+    rng = random.Random(7)
+    start = datetime(2026, 11, 1, tzinfo=timezone.utc)
+    producer = AIOKafkaProducer(bootstrap_servers=servers, linger_ms=5)
+    await producer.start()
+    sends = []
+    for i in range(applications):
+        state = rng.choice(list(STATES))
+        district = rng.choice(STATES[state].districts)
+        application_id = uuid.uuid4()
+        at = start + timedelta(seconds=20 * i)
+        submitted = new_event("bench", application_id, ApplicationSubmitted(
+            full_name="Asha Meena", phone=f"+9198{i:08d}", state=state, district=district, age=30,
+            submitted_at=at))
+        queued = new_event("bench", application_id, ScreeningQueued(state=state, status="queued", reason="bench"))
+        for event, topic in ((submitted, APPLICATIONS_SUBMITTED), (queued, SCREENING_QUEUED)):
+            sends.append(await producer.send(topic, event.to_json().encode(), key=event.kafka_key().encode()))
+    await asyncio.gather(*sends)
+    await producer.stop()
+    return len(sends)
+
+
+async def events_per_second(dsn: str, servers: str, expected: int, reporting: bool) -> float:
+    """Through a new consumer group from the start of both topics, until `expected` were handled:
+    by reporting's handlers as its service wires them, or by handlers that do nothing."""
+    pool = await db.create_pool(dsn, SCHEMA)
+    done = 0
+
+    async def one(conn, envelope, data) -> None:
+        nonlocal done
+        if reporting:
+            await handlers.handle(conn, envelope, data)
+        done += 1
+
+    async def batch(conn, events) -> None:
+        nonlocal done
+        if reporting:
+            await handlers.handle_batch(conn, events)
+        done += len(events)
+
+    broker = make_broker(servers, "bench")
+    Consumer(broker, group=f"bench-{uuid.uuid4()}", topics=[APPLICATIONS_SUBMITTED, SCREENING_QUEUED],
+             handler=one, batch_handler=batch, pool=lambda: pool)
+    await broker.start()
+    while done == 0:  # the clock starts at the first event: group join time is not throughput
+        await asyncio.sleep(0.01)
+    started, first = time.perf_counter(), done
+    while done < expected:
+        await asyncio.sleep(0.01)
+    elapsed = time.perf_counter() - started
+    await broker.stop()
+    await pool.close()
+    return (expected - first) / elapsed
+
+
+async def reset_projection(dsn: str) -> None:
+    conn = await asyncpg_connect(dsn)
+    try:
+        await conn.execute("TRUNCATE applications, state_counts, district_counts, daily_counts;"
+                           " UPDATE summary SET applications = 0, erased = 0, scheduled = 0, interviewed = 0,"
+                           " selected = 0, rejected = 0, no_show = 0, queued = 0, deferred = 0,"
+                           " awaiting_result = 0, placed = 0, waitlisted = 0, level_state = 0,"
+                           " level_district = 0, level_block = 0")
+    finally:
+        await conn.close()
+
+
+async def asyncpg_connect(dsn: str):
+    import asyncpg
+
+    return await asyncpg.connect(dsn, server_settings={"search_path": SCHEMA})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--applications", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    logging.getLogger("faststream").setLevel(logging.WARNING)
+    with tempfile.TemporaryDirectory(prefix="bench-reporting-") as tmp:
+        infra = start_infrastructure(Path(tmp))
+        try:
+            dsn, servers = infra.database_url, infra.kafka_bootstrap_servers
+            asyncio.run(db.migrate(dsn, SCHEMA))
+            asyncio.run(ensure_topics(servers, 6))
+            expected = asyncio.run(publish(servers, args.applications))
+            reporting, bare = [], []
+            for _ in range(args.runs):
+                asyncio.run(reset_projection(dsn))
+                reporting.append(asyncio.run(events_per_second(dsn, servers, expected, reporting=True)))
+                bare.append(asyncio.run(events_per_second(dsn, servers, expected, reporting=False)))
+                print(f"  run: reporting {reporting[-1]:,.0f} events/s, bare consumer {bare[-1]:,.0f} events/s",
+                      flush=True)
+        finally:
+            infra.stop()
+    r, b = statistics.median(reporting), statistics.median(bare)
+    print(f"reporting apply, {args.applications:,} applications ({expected:,} events on 6 partitions),"
+          f" median of {args.runs} runs")
+    print(f"  reporting (inbox claim, projection, counters):        {r:8,.0f} events/s")
+    print(f"  same consumer, handler that does nothing (baseline):  {b:8,.0f} events/s")
+    print(f"  ratio: {r / b:.2f}")
+
+
+if __name__ == "__main__":
+    main()
