@@ -14,22 +14,26 @@ import logging
 import random
 import statistics
 import tempfile
-import time
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
+from consumer_throughput import events_per_second  # bench/ is on the path when run as a script
 
 from services.reporting import handlers
 from shared import db
-from shared.broker import Consumer, ensure_topics, make_broker
-from shared.events import (APPLICATIONS_SUBMITTED, SCREENING_QUEUED, ApplicationSubmitted, ScreeningQueued,
-                           new_event)
+from shared.broker import ensure_topics
+from shared.events import APPLICATIONS_SUBMITTED, SCREENING_QUEUED, ApplicationSubmitted, ScreeningQueued, new_event
 from shared.geography import STATES
 from shared.infra import start_infrastructure
 
 SCHEMA = "reporting"
+TOPICS = [APPLICATIONS_SUBMITTED, SCREENING_QUEUED]
+
+
+async def do_nothing(conn, events) -> None:
+    pass
 
 
 async def publish(servers: str, applications: int) -> int:
@@ -52,39 +56,6 @@ async def publish(servers: str, applications: int) -> int:
     await asyncio.gather(*sends)
     await producer.stop()
     return len(sends)
-
-
-async def events_per_second(dsn: str, servers: str, expected: int, reporting: bool) -> float:
-    """Through a new consumer group from the start of both topics, until `expected` were handled:
-    by reporting's handlers as its service wires them, or by handlers that do nothing."""
-    pool = await db.create_pool(dsn, SCHEMA)
-    done = 0
-
-    async def one(conn, envelope, data) -> None:
-        nonlocal done
-        if reporting:
-            await handlers.handle(conn, envelope, data)
-        done += 1
-
-    async def batch(conn, events) -> None:
-        nonlocal done
-        if reporting:
-            await handlers.handle_batch(conn, events)
-        done += len(events)
-
-    broker = make_broker(servers, "bench")
-    Consumer(broker, group=f"bench-{uuid.uuid4()}", topics=[APPLICATIONS_SUBMITTED, SCREENING_QUEUED],
-             handler=one, batch_handler=batch, pool=lambda: pool)
-    await broker.start()
-    while done == 0:  # the clock starts at the first event: group join time is not throughput
-        await asyncio.sleep(0.01)
-    started, first = time.perf_counter(), done
-    while done < expected:
-        await asyncio.sleep(0.01)
-    elapsed = time.perf_counter() - started
-    await broker.stop()
-    await pool.close()
-    return (expected - first) / elapsed
 
 
 async def reset_projection(dsn: str) -> None:
@@ -121,8 +92,10 @@ def main() -> None:
             reporting, bare = [], []
             for _ in range(args.runs):
                 asyncio.run(reset_projection(dsn))
-                reporting.append(asyncio.run(events_per_second(dsn, servers, expected, reporting=True)))
-                bare.append(asyncio.run(events_per_second(dsn, servers, expected, reporting=False)))
+                reporting.append(asyncio.run(events_per_second(dsn, servers, TOPICS, expected, handler=handlers.handle,
+                                                               batch_handler=handlers.handle_batch)))
+                bare.append(asyncio.run(events_per_second(dsn, servers, TOPICS, expected,
+                                                          batch_handler=do_nothing)))
                 print(f"  run: reporting {reporting[-1]:,.0f} events/s, bare consumer {bare[-1]:,.0f} events/s",
                       flush=True)
         finally:
