@@ -12,7 +12,8 @@ from shared.settings import Settings
 def create_app(settings: Settings | None = None) -> FastAPI:
     return create_service_app(
         "screening", router=router,
-        subscriptions=[Subscription(CONSUMED_TOPICS["screening"], handlers.handle)],
+        subscriptions=[Subscription(CONSUMED_TOPICS["screening"], handlers.handle,
+                                    batch_handler=handlers.handle_batch)],
         publishes=[ScreeningQueued, InterviewScheduled, ScreeningCompleted],
         background=[handlers.release_due_cases],
         title="recruit screening", settings=settings,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from datetime import date, datetime, timezone
 
 import asyncpg
@@ -24,12 +25,19 @@ def today() -> date:
     return domain.local_date(datetime.now(timezone.utc))
 
 
-async def on_application_submitted(conn: asyncpg.Connection, envelope: Envelope, data: EventData) -> None:
-    assert isinstance(data, ApplicationSubmitted)
+async def on_applications_submitted(conn: asyncpg.Connection, submissions: Sequence[tuple[Envelope, EventData]]) -> None:
+    """Open a case per application, each waiting as the election calendar says today: one calendar
+    read, one insert and one outbox write for the lot."""
+    if not submissions:
+        return
     await store.lock_calendar(conn, exclusive=False)
-    calendar = await store.calendar_entry(conn, data.state)
-    status, reason = domain.waiting_status(data.state, today(), calendar)
-    await store.open_case(conn, envelope.application_id, data, status, reason)
+    calendar, day = await store.election_calendar(conn), today()
+    cases = []
+    for envelope, data in submissions:
+        assert isinstance(data, ApplicationSubmitted)
+        status, reason = domain.waiting_status(data.state, day, calendar)
+        cases.append((envelope.application_id, data, status, reason))
+    await store.open_cases(conn, cases)
 
 
 async def on_application_erased(conn: asyncpg.Connection, envelope: Envelope, data: EventData) -> None:
@@ -37,14 +45,27 @@ async def on_application_erased(conn: asyncpg.Connection, envelope: Envelope, da
     await store.erase_case(conn, envelope.application_id, data.erased_at)
 
 
-HANDLERS = {
-    "application.submitted": on_application_submitted,
-    "application.erased": on_application_erased,
-}
+async def handle_batch(conn: asyncpg.Connection, events: Sequence[tuple[Envelope, EventData]]) -> None:
+    """Apply events in delivery order, as one at a time would: each run of submissions in one go,
+    an erasure in its place between them (an erasure before its submission keeps the case from
+    opening; one after it blanks the case)."""
+    run: list[tuple[Envelope, EventData]] = []
+    for envelope, data in events:
+        match data:
+            case ApplicationSubmitted():
+                run.append((envelope, data))
+            case ApplicationErased():
+                await on_applications_submitted(conn, run)
+                run = []
+                await on_application_erased(conn, envelope, data)
+            case _:
+                raise TypeError(f"screening has no handler for {envelope.event_type}")
+    await on_applications_submitted(conn, run)
 
 
 async def handle(conn: asyncpg.Connection, envelope: Envelope, data: EventData) -> None:
-    await HANDLERS[envelope.event_type](conn, envelope, data)
+    """One event: what the consumer applies when it isolates a batch that failed."""
+    await handle_batch(conn, [(envelope, data)])
 
 
 async def release_due(pool: asyncpg.Pool, on: date) -> int:

@@ -115,21 +115,29 @@ async def calendar_entry(conn: asyncpg.Connection, state: str) -> dict[str, date
     return {} if value is None else {state: value}
 
 
-async def open_case(conn: asyncpg.Connection, application_id: uuid.UUID, application: ApplicationSubmitted,
-                    status: str, reason: str) -> bool:
-    """Open a case for a new application and queue its event; False if one exists or it was erased."""
-    inserted = await conn.fetchval(
+async def open_cases(conn: asyncpg.Connection,
+                     cases: Sequence[tuple[uuid.UUID, ApplicationSubmitted, str, str]]) -> int:
+    """Open a case for each new (application_id, application, status, reason) and queue its event,
+    in the given order; an application that has a case or was erased is skipped. How many opened."""
+    opened = {row["application_id"] for row in await conn.fetch(
         "INSERT INTO cases (application_id, state, district, block, full_name, phone, email, submitted_at, status)"
-        " SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9"
-        " WHERE NOT EXISTS (SELECT FROM erased WHERE application_id = $1)"
-        " ON CONFLICT DO NOTHING RETURNING true",
-        application_id, application.state, application.district, application.block, application.full_name,
-        application.phone, application.email, application.submitted_at, status,
-    )
-    if inserted:
-        await add_events(conn, [new_event(PRODUCER, application_id,
-                                          ScreeningQueued(state=application.state, status=status, reason=reason))])
-    return bool(inserted)
+        " SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],"
+        "  $8::timestamptz[], $9::text[]) AS new (application_id, state, district, block, full_name, phone, email,"
+        "  submitted_at, status)"
+        " WHERE NOT EXISTS (SELECT FROM erased WHERE erased.application_id = new.application_id)"
+        " ON CONFLICT DO NOTHING RETURNING application_id",
+        [i for i, *_ in cases], [a.state for _, a, *_ in cases], [a.district for _, a, *_ in cases],
+        [a.block for _, a, *_ in cases], [a.full_name for _, a, *_ in cases], [a.phone for _, a, *_ in cases],
+        [a.email for _, a, *_ in cases], [a.submitted_at for _, a, *_ in cases], [status for *_, status, _ in cases],
+    )}
+    events = []
+    for application_id, application, status, reason in cases:
+        if application_id in opened:
+            opened.discard(application_id)  # one event per case, if the same application came twice
+            events.append(new_event(PRODUCER, application_id,
+                                    ScreeningQueued(state=application.state, status=status, reason=reason)))
+    await add_events(conn, events)
+    return len(events)
 
 
 async def erase_case(conn: asyncpg.Connection, application_id: uuid.UUID, erased_at: datetime) -> bool:
