@@ -33,6 +33,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 import psutil
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from shared.broker import ensure_topics, make_producer
 from shared.geography import STATES
@@ -125,8 +126,18 @@ async def import_and_publish(url: str, dsn: str, body: bytes, content_type: str,
         await conn.close()
 
 
+BASELINE_TOPIC = "bench.baseline"  # its own topic: services consuming applications.submitted must not see it
+
+
 async def baseline(dsn: str, servers: str, table: list[list[str]], payload_size: int) -> float:
     """Plain asyncpg COPY of the rows, then plain aiokafka batched sends of as many messages."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=servers)
+    await admin.start()
+    try:
+        if BASELINE_TOPIC not in await admin.list_topics():
+            await admin.create_topics([NewTopic(BASELINE_TOPIC, 6, 1)])
+    finally:
+        await admin.close()
     conn = await asyncpg.connect(dsn)
     await conn.execute("DROP TABLE IF EXISTS bench_baseline; CREATE TABLE bench_baseline ("
                        + ", ".join(f'"{c}" text' for c in COLUMNS) + ")")
@@ -136,7 +147,7 @@ async def baseline(dsn: str, servers: str, table: list[list[str]], payload_size:
     try:
         started = time.perf_counter()
         await conn.copy_records_to_table("bench_baseline", records=table)
-        futures = [await producer.send("applications.submitted", value=payload, key=str(uuid.uuid4()).encode())
+        futures = [await producer.send(BASELINE_TOPIC, value=payload, key=str(uuid.uuid4()).encode())
                    for _ in table]
         await asyncio.gather(*futures)
         return time.perf_counter() - started

@@ -148,9 +148,9 @@ class Consumer:
                         len(records), error)
             await asyncio.sleep(1.0)
             raise
-        # Dead letters go out only once the batch committed, so a retried batch sends none twice.
-        for record, reason in rejected:
-            await self.dead_letter(record, reason)
+        # Dead letters go out only once the batch committed, so a retried batch sends none twice;
+        # together, so a flood of bad messages costs one round trip a batch, not one a message.
+        await asyncio.gather(*(self.dead_letter(record, reason) for record, reason in rejected))
         for topic, outcome in outcomes:
             EVENTS_CONSUMED.labels(self.group, topic, outcome).inc()
 
