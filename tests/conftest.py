@@ -170,6 +170,19 @@ async def running(app_factory) -> AsyncIterator[httpx.AsyncClient]:
             yield client
 
 
+@contextlib.asynccontextmanager
+async def migrated_pool(database_url: str, schema: str, **pool_options) -> AsyncIterator[asyncpg.Pool]:
+    """A service schema, migrated, and a pool on it (search_path = the schema)."""
+    from shared import db
+
+    await db.migrate(database_url, schema)
+    pool = await db.create_pool(database_url, schema, **pool_options)
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
 async def eventually(check, timeout: float = 15.0, interval: float = 0.1):
     """Poll an async check until it returns a truthy value; fail with its last value."""
     deadline = asyncio.get_running_loop().time() + timeout

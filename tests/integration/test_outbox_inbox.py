@@ -16,17 +16,15 @@ from shared.broker import ensure_topics, make_producer
 from shared.events import APPLICATIONS_ERASED, ApplicationErased, new_event
 from shared.infra import EmbeddedKafka
 from shared.outbox import OutboxRelay, add_events
-from tests.conftest import eventually
+from tests.conftest import eventually, migrated_pool
 
 SCHEMA = "intake"  # any service schema has the outbox and inbox tables
 
 
 @pytest.fixture(scope="module")
 async def pool(stack):
-    await db.migrate(stack.database_url, SCHEMA)
-    pool = await db.create_pool(stack.database_url, SCHEMA)
-    yield pool
-    await pool.close()
+    async with migrated_pool(stack.database_url, SCHEMA) as pool:
+        yield pool
 
 
 def erased_event():

@@ -15,8 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from services.placement import domain, handlers, store
-from shared import db, inbox
+from shared import inbox
 from shared.events import ApplicationErased, Envelope, ScreeningCompleted, new_event, parse_event
+from tests.conftest import migrated_pool
 
 SCHEMA = "placement"
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
@@ -29,10 +30,8 @@ UNITS = ["RJ", "RJ/Jaipur", "RJ/Kota/Ladpura", "RJ/Kota/Sangod", "UP/Lucknow", "
 
 @pytest.fixture(scope="module")
 async def pool(stack):
-    await db.migrate(stack.database_url, SCHEMA)
-    pool = await db.create_pool(stack.database_url, SCHEMA, min_size=4, max_size=4)
-    yield pool
-    await pool.close()
+    async with migrated_pool(stack.database_url, SCHEMA, min_size=4, max_size=4) as pool:
+        yield pool
 
 
 @dataclass(frozen=True)

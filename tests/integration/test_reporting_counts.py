@@ -17,9 +17,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from services.reporting import handlers
-from shared import db, inbox
+from shared import inbox
 from shared.events import (ApplicationErased, ApplicationSubmitted, Envelope, InterviewScheduled, PlacementChanged,
                            ScreeningCompleted, ScreeningQueued, new_event)
+from tests.conftest import migrated_pool
 
 IST = timezone(timedelta(hours=5, minutes=30))
 # 18:00 UTC is 23:30 IST: stories starting here cross Indian midnights that UTC days would not.
@@ -208,10 +209,8 @@ async def recounted(conn) -> dict[str, Counter]:
 
 @pytest.fixture(scope="module")
 async def pool(stack):
-    await db.migrate(stack.database_url, "reporting")
-    pool = await db.create_pool(stack.database_url, "reporting", max_size=4)
-    yield pool
-    await pool.close()
+    async with migrated_pool(stack.database_url, "reporting", max_size=4) as pool:
+        yield pool
 
 
 async def deliver(pool, envelope: Envelope, consumer: str = "reporting") -> bool:

@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from services.screening import handlers
-from shared import db
 from shared.events import ApplicationErased, ApplicationSubmitted, new_event
+from tests.conftest import migrated_pool
 
 IDS = [uuid.UUID(int=i + 1) for i in range(4)]
 START = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
@@ -19,10 +19,8 @@ START = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
 
 @pytest.fixture(scope="module")
 async def pool(stack):
-    await db.migrate(stack.database_url, "screening")
-    pool = await db.create_pool(stack.database_url, "screening", max_size=2)
-    yield pool
-    await pool.close()
+    async with migrated_pool(stack.database_url, "screening", max_size=2) as pool:
+        yield pool
 
 
 def submitted(i: int):
