@@ -18,6 +18,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import asyncpg
 from aiokafka import AIOKafkaProducer
 from consumer_throughput import events_per_second  # bench/ is on the path when run as a script
 
@@ -59,7 +60,7 @@ async def publish(servers: str, applications: int) -> int:
 
 
 async def reset_projection(dsn: str) -> None:
-    conn = await asyncpg_connect(dsn)
+    conn = await asyncpg.connect(dsn, server_settings={"search_path": SCHEMA})
     try:
         await conn.execute("TRUNCATE applications, state_counts, district_counts, daily_counts;"
                            " UPDATE summary SET applications = 0, erased = 0, scheduled = 0, interviewed = 0,"
@@ -68,12 +69,6 @@ async def reset_projection(dsn: str) -> None:
                            " level_district = 0, level_block = 0")
     finally:
         await conn.close()
-
-
-async def asyncpg_connect(dsn: str):
-    import asyncpg
-
-    return await asyncpg.connect(dsn, server_settings={"search_path": SCHEMA})
 
 
 def main() -> None:

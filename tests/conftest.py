@@ -171,6 +171,19 @@ async def running(app_factory) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @contextlib.asynccontextmanager
+async def running_all_services() -> AsyncIterator[tuple[httpx.AsyncClient, ...]]:
+    """The four services in-process, as `running` starts one: (intake, screening, placement, reporting)."""
+    from services.intake.app import create_app as intake_app
+    from services.placement.app import create_app as placement_app
+    from services.reporting.app import create_app as reporting_app
+    from services.screening.app import create_app as screening_app
+
+    async with contextlib.AsyncExitStack() as services:
+        yield tuple([await services.enter_async_context(running(create_app))
+                     for create_app in (intake_app, screening_app, placement_app, reporting_app)])
+
+
+@contextlib.asynccontextmanager
 async def migrated_pool(database_url: str, schema: str, **pool_options) -> AsyncIterator[asyncpg.Pool]:
     """A service schema, migrated, and a pool on it (search_path = the schema)."""
     from shared import db

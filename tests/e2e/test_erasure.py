@@ -6,11 +6,7 @@ import contextlib
 
 import asyncpg
 
-from services.intake.app import create_app as intake_app
-from services.placement.app import create_app as placement_app
-from services.reporting.app import create_app as reporting_app
-from services.screening.app import create_app as screening_app
-from tests.conftest import admin_headers, eventually, form_key_headers, running
+from tests.conftest import admin_headers, eventually, form_key_headers, running_all_services
 
 SCHEMAS = ("intake", "screening", "placement", "reporting")
 ERASED = {"full_name": "Zoya Erasetest Qureshi", "phone": "+91 93141-59265", "email": "zoya.erasetest@example.org",
@@ -38,10 +34,7 @@ async def tables_holding(conn: asyncpg.Connection, values: tuple[str, ...]) -> l
 
 async def test_personal_data_is_gone_from_every_service_and_counts_stay(stack) -> None:
     async with contextlib.AsyncExitStack() as services:
-        intake = await services.enter_async_context(running(intake_app))
-        screening = await services.enter_async_context(running(screening_app))
-        placement = await services.enter_async_context(running(placement_app))
-        reporting = await services.enter_async_context(running(reporting_app))
+        intake, screening, placement, reporting = await services.enter_async_context(running_all_services())
         conn = await asyncpg.connect(stack.database_url)
         services.push_async_callback(conn.close)
 

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import contextlib
 
-from services.intake.app import create_app as intake_app
-from services.placement.app import create_app as placement_app
-from services.reporting.app import create_app as reporting_app
-from services.screening.app import create_app as screening_app
-from tests.conftest import admin_headers, eventually, form_key_headers, running
+from tests.conftest import admin_headers, eventually, form_key_headers, running_all_services
 
 APPLICATION = {
     "full_name": "आशा मीणा", "phone": "098290 12345", "state": "Rajasthan", "district": "Jaipur",
@@ -20,10 +16,7 @@ RUBRIC = {"communication": 8, "content_creation": 7, "social_media_reach": 6, "p
 
 async def test_application_travels_from_intake_to_reporting(stack) -> None:
     async with contextlib.AsyncExitStack() as services:
-        intake = await services.enter_async_context(running(intake_app))
-        screening = await services.enter_async_context(running(screening_app))
-        placement = await services.enter_async_context(running(placement_app))
-        reporting = await services.enter_async_context(running(reporting_app))
+        intake, screening, placement, reporting = await services.enter_async_context(running_all_services())
 
         created = await intake.post("/v1/applications", json=APPLICATION, headers=form_key_headers())
         assert created.status_code == 201, created.text
