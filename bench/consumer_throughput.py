@@ -16,10 +16,10 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from shared import db
+from shared import db, inbox
 from shared.broker import Consumer, ensure_topics, make_broker
 from shared.events import SCREENING_QUEUED, ScreeningQueued, new_event
-from shared.infra import start_infrastructure
+from shared.runtime.infra import start_infrastructure
 
 SCHEMA = "reporting"
 
@@ -34,28 +34,25 @@ async def publish(servers: str, n: int) -> None:
     await producer.stop()
 
 
-async def events_per_second(dsn: str, servers: str, topics: list[str], expected: int,
-                            handler=None, batch_handler=None) -> float:
+async def events_per_second(dsn: str, servers: str, topics: list[str], expected: int, apply=None) -> float:
     """Events/s through the shared Consumer in a new group, from the start of `topics` until
-    `expected` were handled: by the given handlers (a batch handler is used as a service wires it)
-    or, without them, by handlers that only count."""
+    `expected` were handled: by `apply(pool, events)` (a service's consumer use case) or, without
+    it, by a use case that only claims the events in the inbox and counts them."""
     pool = await db.create_pool(dsn, SCHEMA)
     done = 0
+    group = f"bench-{uuid.uuid4()}"
 
-    async def one(conn, envelope, data) -> None:
+    async def handle(events) -> None:
         nonlocal done
-        if handler is not None:
-            await handler(conn, envelope, data)
-        done += 1
-
-    async def batch(conn, events) -> None:
-        nonlocal done
-        await batch_handler(conn, events)
+        if apply is not None:
+            await apply(pool, events)
+        else:
+            async with inbox.first_deliveries(pool, group, events):
+                pass
         done += len(events)
 
     broker = make_broker(servers, "bench")
-    Consumer(broker, group=f"bench-{uuid.uuid4()}", topics=topics, handler=one,
-             batch_handler=batch if batch_handler is not None else None, pool=lambda: pool)
+    Consumer(broker, group=group, topics=topics, handle=handle)
     await broker.start()
     while done == 0:  # the clock starts at the first event: group join time is not throughput
         await asyncio.sleep(0.01)

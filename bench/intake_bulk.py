@@ -37,7 +37,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from shared.broker import ensure_topics, make_producer
 from shared.geography import STATES
-from shared.infra import free_port, start_infrastructure
+from shared.runtime.infra import free_port, start_infrastructure
 from shared.settings import Settings
 
 API_KEY = "bench-key"

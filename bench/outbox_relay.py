@@ -21,8 +21,8 @@ from aiokafka import AIOKafkaProducer
 from shared import db
 from shared.broker import ensure_topics, make_producer
 from shared.events import ApplicationErased, new_event
-from shared.infra import start_infrastructure
 from shared.outbox import OutboxRelay, add_events
+from shared.runtime.infra import start_infrastructure
 from shared.settings import Settings
 
 SCHEMA = "intake"

@@ -22,9 +22,14 @@ import time
 from pathlib import Path
 
 import httpx
-from intake_bulk import API_KEY, baseline, csv_body, rows  # bench/ is on the path when run as a script
+from intake_bulk import (  # bench/ is on the path when run as a script
+    API_KEY,
+    baseline,
+    csv_body,
+    rows,
+)
 
-from shared.infra import free_port, start_infrastructure
+from shared.runtime.infra import free_port, start_infrastructure
 
 
 def start_recruit_up(env: dict[str, str], data_dir: Path, port_base: int) -> subprocess.Popen:

@@ -27,7 +27,7 @@ from services.placement import domain, handlers, store
 from shared import db, inbox
 from shared.events import ApplicationErased, ScreeningCompleted, new_event
 from shared.geography import BLOCKS_BY_DISTRICT, STATES
-from shared.infra import EmbeddedPostgres
+from shared.runtime.infra import EmbeddedPostgres
 
 SCHEMA = "placement"
 STATE = "RJ"

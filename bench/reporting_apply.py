@@ -20,14 +20,22 @@ from pathlib import Path
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
-from consumer_throughput import events_per_second  # bench/ is on the path when run as a script
+from consumer_throughput import (
+    events_per_second,  # bench/ is on the path when run as a script
+)
 
 from services.reporting import handlers
 from shared import db
 from shared.broker import ensure_topics
-from shared.events import APPLICATIONS_SUBMITTED, SCREENING_QUEUED, ApplicationSubmitted, ScreeningQueued, new_event
+from shared.events import (
+    APPLICATIONS_SUBMITTED,
+    SCREENING_QUEUED,
+    ApplicationSubmitted,
+    ScreeningQueued,
+    new_event,
+)
 from shared.geography import STATES
-from shared.infra import start_infrastructure
+from shared.runtime.infra import start_infrastructure
 
 SCHEMA = "reporting"
 TOPICS = [APPLICATIONS_SUBMITTED, SCREENING_QUEUED]

@@ -31,7 +31,7 @@ import httpx
 from shared import db, inbox
 from shared.events import ApplicationSubmitted, ScreeningCompleted, new_event
 from shared.geography import STATES
-from shared.infra import free_port, start_infrastructure
+from shared.runtime.infra import free_port, start_infrastructure
 
 TARGET = 5_000
 CONNECTIONS = 32

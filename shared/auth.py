@@ -1,15 +1,16 @@
-"""Auth: upstream form keys (X-Api-Key) and staff bearer tokens with roles and state scopes (SPEC "Auth")."""
+"""Auth: upstream form keys (X-Api-Key) and staff bearer tokens with roles and state scopes (SPEC
+"Auth"), read from the running service's settings; the one scope check every service applies."""
 
 from __future__ import annotations
 
 import secrets
-from functools import lru_cache
 from dataclasses import dataclass
+from functools import lru_cache
 
 from fastapi import Depends, HTTPException, Request
-from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from shared.settings import get_settings
+from shared.settings import Settings
 
 ROLES = ("interviewer", "admin")
 
@@ -25,6 +26,16 @@ class Staff:
 
     def may_act_in(self, state: str) -> bool:
         return self.is_admin or self.states is None or state in self.states
+
+    def visible_states(self) -> list[str] | None:
+        """The states this token sees when a request names none: None for every state."""
+        return None if self.is_admin or self.states is None else sorted(self.states)
+
+
+def require_scope(staff: Staff, state: str) -> None:
+    """403 unless the token may see and act in `state` (an admin, or an interviewer of it)."""
+    if not staff.may_act_in(state):
+        raise HTTPException(403, f"your token does not cover {state}")
 
 
 @lru_cache(maxsize=4)
@@ -62,7 +73,6 @@ def _find(secret: str, table: dict[str, object]) -> object | None:
     return found
 
 
-_api_key_header = APIKeyHeader(name="X-Api-Key", auto_error=False)
 _bearer = HTTPBearer(auto_error=False)
 
 
@@ -70,15 +80,20 @@ def unauthorized(detail: str = "missing or invalid credentials") -> HTTPExceptio
     return HTTPException(401, detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-def staff_for(credentials: HTTPAuthorizationCredentials | None) -> Staff | None:
+def _settings(request: Request) -> Settings:
+    return request.app.state.runtime.settings
+
+
+def staff_for(settings: Settings, credentials: HTTPAuthorizationCredentials | None) -> Staff | None:
     if credentials is None:
         return None
-    found = _find(credentials.credentials, parse_staff_tokens(get_settings().staff_tokens.get_secret_value()))
+    found = _find(credentials.credentials, parse_staff_tokens(settings.staff_tokens.get_secret_value()))
     return found if isinstance(found, Staff) else None
 
 
-async def require_staff(credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Staff:
-    staff = staff_for(credentials)
+async def require_staff(request: Request,
+                        credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Staff:
+    staff = staff_for(_settings(request), credentials)
     if staff is None:
         raise unauthorized()
     return staff
@@ -90,16 +105,9 @@ async def require_admin(staff: Staff = Depends(require_staff)) -> Staff:
     return staff
 
 
-def source_for_key(key: str | None) -> str | None:
+def source_for_key(settings: Settings, key: str | None) -> str | None:
+    """The upstream source an X-Api-Key belongs to, or None."""
     if not key:
         return None
-    found = _find(key, parse_api_keys(get_settings().intake_api_keys.get_secret_value()))
+    found = _find(key, parse_api_keys(settings.intake_api_keys.get_secret_value()))
     return found if isinstance(found, str) else None
-
-
-async def require_api_key(request: Request, key: str | None = Depends(_api_key_header)) -> str:
-    """The upstream source whose key came with the request."""
-    source = source_for_key(key)
-    if source is None:
-        raise HTTPException(401, "missing or invalid X-Api-Key")
-    return source

@@ -15,17 +15,14 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
-from shared import inbox
-from shared.events import TOPICS, Envelope, EventData, InvalidEvent, dead_letter_topic, parse_event
+from shared.events import TOPICS, Event, InvalidEvent, dead_letter_topic, parse_event
 from shared.metrics import EVENTS_CONSUMED
 
 log = logging.getLogger(__name__)
 
-# A handler applies one event's effect inside the transaction the inbox row is in.
-Handler = Callable[[asyncpg.Connection, Envelope, EventData], Awaitable[None]]
-# A batch handler applies several events (in delivery order) with the same effect as the handler
-# applying each in turn, in fewer statements; for consumers whose per-event work is the bottleneck.
-BatchHandler = Callable[[asyncpg.Connection, Sequence[tuple[Envelope, EventData]]], Awaitable[None]]
+# A consumer hands each batch of valid events, in delivery order, to one use case, which applies
+# them in its own transaction with their inbox rows (shared.inbox.first_deliveries).
+BatchHandler = Callable[[Sequence[Event]], Awaitable[None]]
 
 # Failures worth waiting out (the database or network is away): retried without limit.
 TRANSIENT_ERRORS = (
@@ -79,30 +76,28 @@ async def ensure_topics(bootstrap_servers: str, partitions: int) -> None:
 
 
 class Consumer:
-    """Subscribes one consumer group to topics and applies each event exactly once in effect.
+    """Subscribes one consumer group to topics and hands each batch of valid events to its use case.
 
-    Messages come in batches (up to BATCH_RECORDS) and a batch is applied in one transaction with
-    its inbox rows, so a redelivered event changes nothing. Any failure rolls the whole batch back
-    and raises: the subscriber runs with NACK_ON_ERROR, so FastStream seeks every partition of the
-    batch back to its first record and the batch comes again; offsets are committed only after
-    this method returned, so after the transaction committed.
+    Messages come in batches (up to BATCH_RECORDS). The use case applies a batch in one transaction
+    with its inbox rows, so a redelivered event changes nothing. Any failure raises: the subscriber
+    runs with NACK_ON_ERROR, so FastStream seeks every partition of the batch back to its first
+    record and the batch comes again; offsets are committed only after this method returned, so
+    after the use case's transaction committed.
     tests/integration/test_ack_semantics.py checks both against the real broker.
 
-    With a batch handler, a batch's new events are applied in one call. If that call fails, which
-    event is at fault is unknown: the batch comes again and its events are then applied one at a
-    time by the handler, so a poison event is retried and dead-lettered alone, as without one.
+    When a batch fails for a reason other than an outage, which event is at fault is unknown: the
+    batch comes again and its events are then handed over one at a time, so a poison event is
+    retried and, after MAX_ATTEMPTS, dead-lettered alone, with no inbox row (a replay of the dead
+    letter, once its cause is fixed, applies it).
     """
 
-    def __init__(self, broker: KafkaBroker, *, group: str, topics: Sequence[str], handler: Handler,
-                 pool: Callable[[], asyncpg.Pool], batch_handler: BatchHandler | None = None,
+    def __init__(self, broker: KafkaBroker, *, group: str, topics: Sequence[str], handle: BatchHandler,
                  description: str = "") -> None:
         self.broker = broker
         self.group = group
-        self.handler = handler
-        self.batch_handler = batch_handler
-        self.pool = pool
+        self.handle = handle
         self._attempts: dict[tuple[str, int, int], int] = {}
-        self._one_at_a_time: set[tuple[str, int, int]] = set()  # positions of a batch the batch handler failed
+        self._one_at_a_time: set[tuple[str, int, int]] = set()  # positions of a batch that failed
         broker.subscriber(
             *topics, group_id=group, auto_offset_reset="earliest", batch=True,
             max_records=BATCH_RECORDS, batch_timeout_ms=BATCH_TIMEOUT_MS,
@@ -118,75 +113,56 @@ class Consumer:
                 envelope, data = parse_event(record.value)
                 if envelope.topic != record.topic:
                     raise InvalidEvent(f"{envelope.event_type} does not belong on {record.topic}")
-                valid.append((record, envelope, data))
+                valid.append((record, (envelope, data)))
             except InvalidEvent as error:
                 rejected.append((record, str(error)))
-
-        outcomes: list[tuple[str, str]] = []
         try:
-            async with self.pool().acquire() as conn, conn.transaction():
-                first_time = await inbox.claim_many(conn, self.group, [envelope for _, envelope, _ in valid])
-                new = []
-                for record, envelope, data in valid:
-                    if envelope.event_id not in first_time:
-                        outcomes.append((record.topic, "duplicate"))
-                        continue
-                    first_time.discard(envelope.event_id)  # the same event twice in one batch
-                    new.append((record, envelope, data))
-                if self.batch_handler is not None and new and not any(
-                        _position(record) in self._one_at_a_time for record, _, _ in new):
-                    await self.apply_batch(conn, new)
-                    outcomes += [(record.topic, "applied") for record, _, _ in new]
-                else:
-                    for record, envelope, data in new:
-                        outcome = await self.apply_one(conn, record, envelope, data, rejected)
-                        outcomes.append((record.topic, outcome))
-            self._one_at_a_time.difference_update(_position(record) for record, _, _ in new)
+            if any(_position(record) in self._one_at_a_time for record, _ in valid):
+                for record, event in valid:
+                    await self.apply_one(record, event, rejected)
+            elif valid:
+                await self.apply_batch(valid)
+            self._one_at_a_time.difference_update(_position(record) for record, _ in valid)
         except TRANSIENT_ERRORS as error:
             EVENTS_CONSUMED.labels(self.group, records[0].topic, "failed").inc()
             log.warning("%s: %s, batch of %d will be retried: %s", self.group, type(error).__name__,
                         len(records), error)
             await asyncio.sleep(1.0)
             raise
-        # Dead letters go out only once the batch committed, so a retried batch sends none twice;
+        # Dead letters go out only once the batch was applied, so a retried batch sends none twice;
         # together, so a flood of bad messages costs one round trip a batch, not one a message.
         await asyncio.gather(*(self.dead_letter(record, reason) for record, reason in rejected))
-        for topic, outcome in outcomes:
-            EVENTS_CONSUMED.labels(self.group, topic, outcome).inc()
 
-    async def apply_batch(self, conn: asyncpg.Connection, new: Sequence[tuple]) -> None:
+    async def apply_batch(self, valid: Sequence[tuple[object, Event]]) -> None:
         try:
-            await self.batch_handler(conn, [(envelope, data) for _, envelope, data in new])
+            await self.handle([event for _, event in valid])
         except TRANSIENT_ERRORS:
             raise
         except Exception as error:
-            self._one_at_a_time.update(_position(record) for record, _, _ in new)
-            EVENTS_CONSUMED.labels(self.group, new[0][0].topic, "failed").inc()
-            log.warning("%s: a batch of %d events failed (%r); it comes again, applied one event at a time",
-                        self.group, len(new), error)
+            self._one_at_a_time.update(_position(record) for record, _ in valid)
+            EVENTS_CONSUMED.labels(self.group, valid[0][0].topic, "failed").inc()
+            log.warning("%s: a batch of %d events failed (%r); it comes again, one event at a time",
+                        self.group, len(valid), error)
             raise
 
-    async def apply_one(self, conn: asyncpg.Connection, record, envelope: Envelope, data: EventData,
-                        rejected: list) -> str:
+    async def apply_one(self, record, event: Event, rejected: list) -> None:
         position = _position(record)
         if self._attempts.get(position, 0) >= MAX_ATTEMPTS:
-            # Its inbox row stays: the dead letter is its one and only outcome.
             self._attempts.pop(position)
             rejected.append((record, f"handler failed {MAX_ATTEMPTS} times"))
-            return "dead_lettered"
+            return
         try:
-            await self.handler(conn, envelope, data)
+            await self.handle([event])
         except TRANSIENT_ERRORS:
             raise
         except Exception as error:
             attempts = self._attempts[position] = self._attempts.get(position, 0) + 1
             EVENTS_CONSUMED.labels(self.group, record.topic, "failed").inc()
-            log.warning("%s: event %s failed (attempt %d of %d): %r", self.group, envelope.event_id,
+            log.warning("%s: event %s failed (attempt %d of %d): %r", self.group, event[0].event_id,
                         attempts, MAX_ATTEMPTS, error)
             await asyncio.sleep(0.1 * 2 ** attempts)
             raise
         self._attempts.pop(position, None)
-        return "applied"
 
     async def dead_letter(self, record, reason: str) -> None:
         EVENTS_CONSUMED.labels(self.group, record.topic, "dead_lettered").inc()

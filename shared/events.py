@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 from typing import Any, Literal
 
@@ -33,6 +34,18 @@ CONSUMED_TOPICS: dict[str, tuple[str, ...]] = {
     "placement": (SCREENING_COMPLETED, APPLICATIONS_ERASED),
     "reporting": TOPICS,
 }
+
+
+# The vocabulary events carry, one place each.
+SKILLS: tuple[str, ...] = ("content_writing", "graphic_design", "video_editing", "fact_checking", "data_analysis",
+                           "translation", "rapid_response")
+# The five interview criteria of screening.completed's rubric, each an integer RUBRIC_MIN..RUBRIC_MAX.
+RUBRIC: tuple[str, ...] = ("communication", "content_creation", "social_media_reach", "political_awareness",
+                           "commitment")
+RUBRIC_MIN, RUBRIC_MAX = 0, 10
+# Where a candidate sits (placement.changed): a unit of one of the three unit levels, the waitlist, or nowhere.
+UnitLevel = Literal["state", "district", "block"]
+Level = Literal["state", "district", "block", "waitlist", "none"]
 
 
 def dead_letter_topic(topic: str) -> str:
@@ -88,9 +101,6 @@ class ScreeningCompleted(EventData):
     submitted_at: datetime
 
 
-Level = Literal["state", "district", "block", "waitlist", "none"]
-
-
 class PlacementChanged(EventData):
     state: str
     level: Level
@@ -142,6 +152,24 @@ class Envelope(BaseModel):
 
     def to_json(self) -> str:
         return self.model_dump_json()
+
+
+# What consumers are handed: each envelope with its data already validated as its event's model.
+Event = tuple[Envelope, EventData]
+
+
+def runs_by_type(events: Sequence[Event]) -> Iterator[tuple[type[EventData], list[Event]]]:
+    """The events in delivery order, cut into runs of one event type: the one way a consumer
+    dispatches a batch (a run goes to the use case of its type, runs in order, so an event never
+    overtakes an earlier one of another type)."""
+    run: list[Event] = []
+    for event in events:
+        if run and type(event[1]) is not type(run[0][1]):
+            yield type(run[0][1]), run
+            run = []
+        run.append(event)
+    if run:
+        yield type(run[0][1]), run
 
 
 class InvalidEvent(ValueError):

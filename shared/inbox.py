@@ -2,30 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 
 import asyncpg
 
-from shared.events import Envelope
-
-
-async def claim(conn: asyncpg.Connection, consumer: str, envelope: Envelope) -> bool:
-    """True on the first delivery of this event to this consumer, within the caller's transaction.
-
-    A redelivery finds the row (committed by the first) and gets False; two concurrent
-    deliveries race on the primary key and the loser waits, then gets False.
-    """
-    inserted = await conn.fetchval(
-        "INSERT INTO inbox (consumer, event_id, topic) VALUES ($1, $2, $3)"
-        " ON CONFLICT DO NOTHING RETURNING true",
-        consumer, envelope.event_id, envelope.topic,
-    )
-    return bool(inserted)
+from shared.events import Envelope, Event
+from shared.metrics import EVENTS_CONSUMED
 
 
 async def claim_many(conn: asyncpg.Connection, consumer: str, envelopes: Sequence[Envelope]) -> set[uuid.UUID]:
-    """`claim` for a batch in one statement: the ids of the events delivered here for the first time."""
+    """The ids of the events delivered to this consumer for the first time, claimed within the
+    caller's transaction: a redelivery finds the row its first delivery committed and is left out;
+    two concurrent deliveries race on the primary key and the loser waits, then is left out."""
     rows = await conn.fetch(
         "INSERT INTO inbox (consumer, event_id, topic)"
         " SELECT $1, event_id, topic FROM unnest($2::uuid[], $3::text[]) AS delivered (event_id, topic)"
@@ -33,3 +23,24 @@ async def claim_many(conn: asyncpg.Connection, consumer: str, envelopes: Sequenc
         consumer, [e.event_id for e in envelopes], [e.topic for e in envelopes],
     )
     return {row["event_id"] for row in rows}
+
+
+@contextlib.asynccontextmanager
+async def first_deliveries(pool: asyncpg.Pool, consumer: str,
+                           events: Sequence[Event]) -> AsyncIterator[tuple[asyncpg.Connection, list[Event]]]:
+    """The transaction a consumer's use case applies a batch in: yields the connection and the
+    events this consumer has not applied before, in delivery order (an event twice in one batch
+    once). Their inbox rows commit with whatever the use case does, or roll back with it."""
+    async with pool.acquire() as conn, conn.transaction():
+        unclaimed = await claim_many(conn, consumer, [envelope for envelope, _ in events])
+        new: list[Event] = []
+        for envelope, data in events:
+            if envelope.event_id in unclaimed:
+                unclaimed.discard(envelope.event_id)
+                new.append((envelope, data))
+        yield conn, new
+    applied = {envelope.event_id for envelope, _ in new}
+    for envelope, _ in events:
+        first = envelope.event_id in applied
+        applied.discard(envelope.event_id)
+        EVENTS_CONSUMED.labels(consumer, envelope.topic, "applied" if first else "duplicate").inc()

@@ -21,10 +21,17 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from pydantic import BaseModel, Field
 
 from services.intake import domain, page, store
-from shared.auth import Staff, parse_api_keys, require_admin, source_for_key, staff_for, unauthorized
+from shared.auth import (
+    Staff,
+    parse_api_keys,
+    require_admin,
+    source_for_key,
+    staff_for,
+    unauthorized,
+)
 from shared.geography import STATES
 from shared.phone import mask_phone, normalize_phone, phone_hash
-from shared.service import pool_of, runtime_of
+from shared.web import pool_of, runtime_of
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -142,7 +149,7 @@ async def submit_application(request: Request, header_key: str | None = Security
     if not key and kind == FORM_TYPE:
         raw = await read_form(request)
         key = raw.get("api_key")
-    source = source_for_key(key) if isinstance(key, str) else None
+    source = source_for_key(runtime_of(request).settings, key) if isinstance(key, str) else None
     if source is None:
         if html:
             return HTMLResponse(page.failure_page(form_key(request), page.KEY_REFUSED, raw or {}), 401)
@@ -203,7 +210,7 @@ async def bulk_import(request: Request, header_key: str | None = Security(api_ke
     """Up to 100,000 rows in one request, all or nothing: the body is read as it streams in, rows are
     validated in worker processes and staged in batches inside one transaction; rows with errors are
     reported, not imported."""
-    source = source_for_key(header_key)
+    source = source_for_key(runtime_of(request).settings, header_key)
     if source is None:
         return JSONResponse({"detail": "missing or invalid X-Api-Key"}, 401)
     fmt = domain.BULK_FORMATS.get(content_type(request))
@@ -291,7 +298,7 @@ async def erase_application(application_id: uuid.UUID, request: Request,
     an unknown id, so the endpoint does not tell which ids exist. Erasing again is a 204 too.
     """
     if credentials is not None:
-        staff = staff_for(credentials)
+        staff = staff_for(runtime_of(request).settings, credentials)
         if staff is None:
             raise unauthorized()
         if not staff.is_admin:

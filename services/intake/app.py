@@ -1,9 +1,13 @@
-"""Intake app: wiring only."""
+"""Intake app: wiring only (settings, runtime, bulk workers, routes, lifespan)."""
 
+from __future__ import annotations
+
+import contextlib
 import multiprocessing
 import os
 import threading
 import time
+from collections.abc import AsyncIterator
 from concurrent.futures import ProcessPoolExecutor
 
 from fastapi import FastAPI
@@ -11,8 +15,9 @@ from fastapi import FastAPI
 from services.intake.api import router
 from services.intake.domain import RateLimiter
 from shared.events import ApplicationErased, ApplicationSubmitted
-from shared.service import create_service_app
+from shared.service import Runtime
 from shared.settings import Settings, get_settings
+from shared.web import service_app
 
 
 def end_with_parent(parent: int) -> None:
@@ -27,18 +32,26 @@ def end_with_parent(parent: int) -> None:
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or get_settings()
+    runtime = Runtime("intake", settings or get_settings())
+    runtime.publishes(ApplicationSubmitted, ApplicationErased)
     # Bulk imports validate in worker processes (started on first use): the event loop stays free
     # for other requests and the import uses every core. "spawn", as forking a process that runs
     # an event loop and client threads is unsafe.
     bulk_workers = ProcessPoolExecutor(max_workers=os.cpu_count() or 1,
                                        mp_context=multiprocessing.get_context("spawn"),
                                        initializer=end_with_parent, initargs=(os.getpid(),))
-    app = create_service_app(
-        "intake", router=router, publishes=[ApplicationSubmitted, ApplicationErased],
-        body_limit_exempt=["/v1/applications/bulk"], title="recruit intake", settings=settings,
-        on_stop=[lambda: bulk_workers.shutdown(wait=False, cancel_futures=True)],
-    )
-    app.state.rate_limiter = RateLimiter(settings.intake_rate_per_second, settings.intake_rate_burst)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+            bulk_workers.shutdown(wait=False, cancel_futures=True)
+
+    app = service_app(runtime, lifespan=lifespan, title="recruit intake", body_limit_exempt=["/v1/applications/bulk"])
+    app.state.rate_limiter = RateLimiter(runtime.settings.intake_rate_per_second, runtime.settings.intake_rate_burst)
     app.state.bulk_workers = bulk_workers
+    app.include_router(router)
     return app

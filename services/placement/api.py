@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from services.placement import domain, store
 from shared.auth import Staff, require_admin, require_staff
 from shared.geography import STATES
-from shared.service import pool_of
+from shared.web import pool_of
 
 router = APIRouter(prefix="/v1")
 

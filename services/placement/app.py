@@ -1,36 +1,33 @@
-"""Placement app: wiring only."""
+"""Placement app: wiring only (settings, runtime, consumer, routes, jobs, lifespan)."""
 
-import asyncio
-import logging
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
-from services.placement import handlers, store
+from services.placement import handlers
 from services.placement.api import router
-from shared.events import CONSUMED_TOPICS, PlacementChanged
-from shared.service import Runtime, Subscription, create_service_app
-
-log = logging.getLogger(__name__)
-
-# How often a replica looks for states a capacity change marked and nobody re-placed yet
-# (the replica that took the PUT died mid-way, or lost its connection).
-REPLACE_MARKED_EVERY_SECONDS = 10.0
+from shared.events import PlacementChanged
+from shared.service import Runtime
+from shared.settings import Settings, get_settings
+from shared.web import service_app
 
 
-async def replace_marked_states(runtime: Runtime) -> None:
-    while True:
+def create_app(settings: Settings | None = None) -> FastAPI:
+    runtime = Runtime("placement", settings or get_settings())
+    runtime.consume(handlers.consumer(runtime))
+    runtime.publishes(PlacementChanged)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start(jobs=[handlers.replace_marked_states])
         try:
-            changed = await store.replace_marked_states(runtime.db())
-            if changed:
-                log.info("re-placed states left marked by a capacity change: %d placement changes", changed)
-        except Exception as error:  # the next round retries; the marks stay until a re-placement commits
-            log.warning("re-placing marked states failed: %r", error)
-        await asyncio.sleep(REPLACE_MARKED_EVERY_SECONDS)
+            yield
+        finally:
+            await runtime.stop()
 
-
-def create_app() -> FastAPI:
-    return create_service_app(
-        "placement", router=router,
-        subscriptions=[Subscription(CONSUMED_TOPICS["placement"], handlers.handle)],
-        publishes=[PlacementChanged], background=[replace_marked_states], title="recruit placement",
-    )
+    app = service_app(runtime, lifespan=lifespan, title="recruit placement")
+    app.include_router(router)
+    return app

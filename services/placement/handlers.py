@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncpg
 
 from services.placement import store
+from shared import inbox
 from shared.events import ApplicationErased, Envelope, EventData, ScreeningCompleted
 
 
@@ -49,5 +50,25 @@ HANDLERS = {
 }
 
 
-async def handle(conn: asyncpg.Connection, envelope: Envelope, data: EventData) -> None:
-    await HANDLERS[envelope.event_type](conn, envelope, data)
+def consumer(runtime):
+    async def handle(events) -> None:
+        async with inbox.first_deliveries(runtime.db(), "placement", events) as (conn, new):
+            for envelope, data in new:
+                await HANDLERS[envelope.event_type](conn, envelope, data)
+    return handle
+
+
+REPLACE_MARKED_EVERY_SECONDS = 10.0
+
+
+async def replace_marked_states(runtime) -> None:
+    import asyncio, logging
+    log = logging.getLogger(__name__)
+    while True:
+        try:
+            changed = await store.replace_marked_states(runtime.db())
+            if changed:
+                log.info("re-placed states left marked by a capacity change: %d placement changes", changed)
+        except Exception as error:
+            log.warning("re-placing marked states failed: %r", error)
+        await asyncio.sleep(REPLACE_MARKED_EVERY_SECONDS)

@@ -24,7 +24,7 @@ from services.reporting.live import LiveView, state_document
 from shared.geography import resolve_state
 from shared.metrics import HTTP_REQUESTS
 from shared.phone import normalize_phone, phone_hash
-from shared.service import pool_of, runtime_of
+from shared.web import pool_of, runtime_of
 
 STATIC = Path(__file__).parent / "static"
 _bearer = HTTPBearer(auto_error=False)

@@ -1,26 +1,38 @@
-"""Reporting app: wiring only."""
+"""Reporting app: wiring only (settings, runtime, consumer, routes, pages, jobs, lifespan)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from services.reporting import handlers, live
 from services.reporting.api import STATIC, SummaryFastPath, pages, router
-from shared.events import CONSUMED_TOPICS
-from shared.service import Subscription, create_service_app
-from shared.settings import get_settings
+from shared.service import Runtime
+from shared.settings import Settings, get_settings
+from shared.web import service_app
 
 
-def create_app() -> FastAPI:
-    settings = get_settings()
-    view = live.LiveView(settings.campaign_target)
-    app = create_service_app(
-        "reporting", router=router, subscriptions=[Subscription(CONSUMED_TOPICS["reporting"], handlers.handle,
-                                                           batch_handler=handlers.handle_batch)],
-        background=[view.run, live.consumer_lag], title="recruit reporting", settings=settings,
-    )
+def create_app(settings: Settings | None = None) -> FastAPI:
+    runtime = Runtime("reporting", settings or get_settings())
+    runtime.consume(handlers.consumer(runtime))
+    view = live.LiveView(runtime.settings.campaign_target)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start(jobs=[view.run, live.consumer_lag])
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = service_app(runtime, lifespan=lifespan, title="recruit reporting")
     app.state.live = view
-    token = settings.reporting_read_token.get_secret_value() if settings.reporting_read_token else ""
-    app.add_middleware(SummaryFastPath, view=view, read_token=token)
+    token = runtime.settings.reporting_read_token
+    app.add_middleware(SummaryFastPath, view=view, read_token=token.get_secret_value() if token else "")
+    app.include_router(router)
     app.include_router(pages)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

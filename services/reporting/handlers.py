@@ -8,8 +8,17 @@ import asyncpg
 
 from services.reporting import store
 from services.reporting.domain import Projection, aware
-from shared.events import (ApplicationErased, ApplicationSubmitted, Envelope, EventData, InterviewScheduled,
-                           PlacementChanged, ScreeningCompleted, ScreeningQueued)
+from shared import inbox
+from shared.events import (
+    ApplicationErased,
+    ApplicationSubmitted,
+    Envelope,
+    EventData,
+    InterviewScheduled,
+    PlacementChanged,
+    ScreeningCompleted,
+    ScreeningQueued,
+)
 from shared.phone import normalize_phone, phone_hash
 from shared.settings import get_settings
 
@@ -55,6 +64,9 @@ async def handle_batch(conn: asyncpg.Connection, events: Sequence[tuple[Envelope
                                          for application_id, new in after.items()])
 
 
-async def handle(conn: asyncpg.Connection, envelope: Envelope, data: EventData) -> None:
-    """One event: what the consumer applies when it isolates a batch that failed."""
-    await handle_batch(conn, [(envelope, data)])
+def consumer(runtime):
+    async def handle(events: Sequence[tuple[Envelope, EventData]]) -> None:
+        async with inbox.first_deliveries(runtime.db(), "reporting", events) as (conn, new):
+            if new:
+                await handle_batch(conn, new)
+    return handle

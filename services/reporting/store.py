@@ -8,8 +8,15 @@ from functools import lru_cache
 
 import asyncpg
 
-from services.reporting.domain import (DAY_COLUMNS, NEVER, PLACE_COLUMNS, SUMMARY_COLUMNS, Projection, aware,
-                                       delta)
+from services.reporting.domain import (
+    DAY_COLUMNS,
+    NEVER,
+    PLACE_COLUMNS,
+    SUMMARY_COLUMNS,
+    Projection,
+    aware,
+    delta,
+)
 
 _PROJECTION_COLUMNS = ("state", "district", "submitted_at", "stage", "stage_at", "level", "unit_id",
                        "ever_scheduled", "outcome", "selected_at", "placed_at", "erased")

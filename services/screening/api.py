@@ -11,12 +11,19 @@ from typing import Annotated, Literal
 
 import asyncpg
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 from services.screening import domain, store
 from shared.auth import Staff, require_admin, require_staff
 from shared.geography import resolve_state
-from shared.service import pool_of, runtime_of
+from shared.web import pool_of, runtime_of
 
 router = APIRouter(prefix="/v1")
 

@@ -1,20 +1,33 @@
-"""Screening app: wiring only."""
+"""Screening app: wiring only (settings, runtime, consumer, routes, jobs, lifespan)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
 from services.screening import handlers
 from services.screening.api import router
-from shared.events import CONSUMED_TOPICS, InterviewScheduled, ScreeningCompleted, ScreeningQueued
-from shared.service import Subscription, create_service_app
-from shared.settings import Settings
+from shared.events import InterviewScheduled, ScreeningCompleted, ScreeningQueued
+from shared.service import Runtime
+from shared.settings import Settings, get_settings
+from shared.web import service_app
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    return create_service_app(
-        "screening", router=router,
-        subscriptions=[Subscription(CONSUMED_TOPICS["screening"], handlers.handle,
-                                    batch_handler=handlers.handle_batch)],
-        publishes=[ScreeningQueued, InterviewScheduled, ScreeningCompleted],
-        background=[handlers.release_due_cases],
-        title="recruit screening", settings=settings,
-    )
+    runtime = Runtime("screening", settings or get_settings())
+    runtime.consume(handlers.consumer(runtime))
+    runtime.publishes(ScreeningQueued, InterviewScheduled, ScreeningCompleted)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start(jobs=[handlers.release_due_cases])
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = service_app(runtime, lifespan=lifespan, title="recruit screening")
+    app.include_router(router)
+    return app

@@ -10,6 +10,7 @@ from datetime import date, datetime, timezone
 import asyncpg
 
 from services.screening import domain, store
+from shared import inbox
 from shared.events import ApplicationErased, ApplicationSubmitted, Envelope, EventData
 from shared.service import Runtime
 
@@ -63,9 +64,11 @@ async def handle_batch(conn: asyncpg.Connection, events: Sequence[tuple[Envelope
     await on_applications_submitted(conn, run)
 
 
-async def handle(conn: asyncpg.Connection, envelope: Envelope, data: EventData) -> None:
-    """One event: what the consumer applies when it isolates a batch that failed."""
-    await handle_batch(conn, [(envelope, data)])
+def consumer(runtime: Runtime):
+    async def handle(events: Sequence[tuple[Envelope, EventData]]) -> None:
+        async with inbox.first_deliveries(runtime.db(), "screening", events) as (conn, new):
+            await handle_batch(conn, new)
+    return handle
 
 
 async def release_due(pool: asyncpg.Pool, on: date) -> int:

@@ -9,7 +9,13 @@ from datetime import date, datetime, timezone
 import asyncpg
 
 from services.screening import domain
-from shared.events import ApplicationSubmitted, InterviewScheduled, ScreeningCompleted, ScreeningQueued, new_event
+from shared.events import (
+    ApplicationSubmitted,
+    InterviewScheduled,
+    ScreeningCompleted,
+    ScreeningQueued,
+    new_event,
+)
 from shared.geography import STATES
 from shared.outbox import add_events
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from shared.cli import app as cli
+from shared.runtime.cli import app as cli
 from shared.settings import SERVICE_PORTS, Settings
 
 ROOT = Path(__file__).parents[2]
@@ -67,4 +67,4 @@ def test_dockerfile_runs_the_recruit_entry_point() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert 'ENTRYPOINT ["recruit"]' in dockerfile
     pyproject = (ROOT / "pyproject.toml").read_text()
-    assert 'recruit = "shared.cli:app"' in pyproject
+    assert 'recruit = "shared.runtime.cli:app"' in pyproject

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from playwright.async_api import async_playwright
 
-from tests.e2e.test_simulate import run_simulate, wait_for
+from tests.support import run_simulate, wait_for
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"

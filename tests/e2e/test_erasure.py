@@ -6,7 +6,12 @@ import contextlib
 
 import asyncpg
 
-from tests.conftest import admin_headers, eventually, form_key_headers, running_all_services
+from tests.support import (
+    admin_headers,
+    eventually,
+    form_key_headers,
+    running_all_services,
+)
 
 SCHEMAS = ("intake", "screening", "placement", "reporting")
 ERASED = {"full_name": "Zoya Erasetest Qureshi", "phone": "+91 93141-59265", "email": "zoya.erasetest@example.org",

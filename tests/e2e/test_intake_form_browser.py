@@ -12,7 +12,7 @@ import pytest
 from playwright.async_api import async_playwright
 
 from services.intake.domain import FieldError, message
-from tests.conftest import admin_headers, service_process
+from tests.support import admin_headers, service_process
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"

@@ -12,7 +12,7 @@ import asyncpg
 import httpx
 import psutil
 
-from tests.conftest import RecruitUp, wait_for
+from tests.support import RecruitUp, wait_for
 
 RUBRIC = {"communication": 8, "content_creation": 7, "social_media_reach": 6, "political_awareness": 9,
           "commitment": 8}

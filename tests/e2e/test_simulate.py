@@ -4,33 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import httpx
 
 from shared.geography import STATES, resolve_state
-from shared.simulate import SKILLS
-from tests.conftest import wait_for
-
-
-
-
-def run_simulate(up, *args: str, timeout: float = 120) -> dict:
-    """The command as an operator types it, reading credentials from `recruit up`'s data dir."""
-    out = up.data_dir / f"simulate-{time.monotonic_ns()}.json"
-    recruit = Path(sys.executable).parent / "recruit"
-    env = {k: v for k, v in up.env.items() if k not in ("INTAKE_API_KEYS", "STAFF_TOKENS")}
-    done = subprocess.run(
-        [str(recruit), "simulate", *args, "--data-dir", str(up.data_dir), "--port-base", str(up.port_base),
-         "--json-out", str(out)],
-        capture_output=True, text=True, timeout=timeout, env=env)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "simulated campaign" in done.stdout, done.stdout
-    return json.loads(out.read_text())
+from shared.runtime.simulate import SKILLS
+from tests.support import run_simulate, wait_for
 
 
 def test_simulated_campaign_is_what_reporting_counts(recruit_up) -> None:
@@ -86,7 +66,7 @@ def test_applicants_look_like_the_campaign() -> None:
     """The simulator's people, without a running system: the seed's state mix, real places,
     unique valid mobiles in the formats people type, Devanagari and Latin names, adults."""
     from shared.phone import normalize_phone
-    from shared.simulate import Applicants
+    from shared.runtime.simulate import Applicants
 
     people = Applicants(seed=3)
     sample = [people.one() for _ in range(4000)]

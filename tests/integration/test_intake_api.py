@@ -14,8 +14,16 @@ from aiokafka import AIOKafkaConsumer
 from services.intake.app import create_app
 from shared.geography import STATES
 from shared.settings import get_settings
-from tests.conftest import (ADMIN_TOKEN, INTERVIEWER_TOKEN, TEST_API_KEY, TEST_SIMULATOR_KEY, admin_headers,
-                            eventually, form_key_headers, running)
+from tests.support import (
+    ADMIN_TOKEN,
+    INTERVIEWER_TOKEN,
+    TEST_API_KEY,
+    TEST_SIMULATOR_KEY,
+    admin_headers,
+    eventually,
+    form_key_headers,
+    running,
+)
 
 APPLICATION = {
     "full_name": "  आशा   मीणा ", "phone": "098290-12345", "email": "Asha@Example.COM", "state": "Rajasthan",

@@ -17,8 +17,8 @@ import psutil
 import pytest
 
 from services.intake import domain
-from shared.infra import free_port
-from tests.conftest import form_key_headers, topic_envelopes
+from shared.runtime.infra import free_port
+from tests.support import form_key_headers, topic_envelopes
 
 CSV = {**form_key_headers(), "Content-Type": "text/csv"}
 NDJSON = {**form_key_headers(), "Content-Type": "application/x-ndjson"}

@@ -10,7 +10,7 @@ import pytest
 
 from services.intake.app import create_app
 from shared.settings import get_settings
-from tests.conftest import TEST_API_KEY, TEST_SIMULATOR_KEY, running, topic_envelopes
+from tests.support import TEST_API_KEY, TEST_SIMULATOR_KEY, running, topic_envelopes
 
 # One number, written the ways the SPEC accepts.
 FORMATS = ["98765 43210", "+919876543210", "919876543210", "09876543210", "98765-43210", "+91 98765-43210"]

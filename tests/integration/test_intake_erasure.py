@@ -8,7 +8,7 @@ import uuid
 
 from aiokafka import AIOKafkaConsumer
 
-from tests.conftest import INTERVIEWER_TOKEN, admin_headers, eventually, form_key_headers
+from tests.support import INTERVIEWER_TOKEN, admin_headers, eventually, form_key_headers
 
 phones = iter(range(9_300_000_000, 9_400_000_000))
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from tests.conftest import ADMIN_TOKEN, TEST_API_KEY, service_process
+from tests.support import ADMIN_TOKEN, TEST_API_KEY, service_process
 
 EXAMPLES = 50
 

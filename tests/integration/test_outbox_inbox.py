@@ -14,9 +14,9 @@ from aiokafka.partitioner import DefaultPartitioner
 from shared import db, inbox
 from shared.broker import ensure_topics, make_producer
 from shared.events import APPLICATIONS_ERASED, ApplicationErased, new_event
-from shared.infra import EmbeddedKafka
 from shared.outbox import OutboxRelay, add_events
-from tests.conftest import eventually, migrated_pool
+from shared.runtime.infra import EmbeddedKafka
+from tests.support import eventually, migrated_pool
 
 SCHEMA = "intake"  # any service schema has the outbox and inbox tables
 
@@ -116,19 +116,19 @@ async def test_relay_survives_a_broker_outage(stack, pool, tmp_path) -> None:
 
 
 async def test_inbox_claims_an_event_once_even_concurrently(pool) -> None:
-    event = erased_event()
+    envelope = erased_event()
+    event = (envelope, envelope.payload())
 
-    async def claim() -> bool:
-        async with pool.acquire() as conn, conn.transaction():
-            first = await inbox.claim(conn, "test-consumer", event)
-            await asyncio.sleep(0.2)  # hold the transaction so the two claims overlap
-            return first
+    async def deliver() -> bool:
+        async with inbox.first_deliveries(pool, "test-consumer", [event, event]) as (_, new):
+            await asyncio.sleep(0.2)  # hold the transaction so the three deliveries overlap
+            return len(new)
 
-    results = await asyncio.gather(claim(), claim(), claim())
-    assert sorted(results) == [False, False, True]
+    results = await asyncio.gather(deliver(), deliver(), deliver())
+    assert sorted(results) == [0, 0, 1], "one delivery applies it, once although it came twice in its batch"
     async with pool.acquire() as conn, conn.transaction():
-        assert await inbox.claim(conn, "test-consumer", event) is False
-        assert await inbox.claim(conn, "another-consumer", event) is True
+        assert await inbox.claim_many(conn, "test-consumer", [envelope]) == set()
+        assert await inbox.claim_many(conn, "another-consumer", [envelope]) == {envelope.event_id}
 
 
 async def test_migrations_are_safe_twice_and_concurrently(stack) -> None:

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import contextlib
 
-from tests.conftest import admin_headers, eventually, form_key_headers, running_all_services
+from tests.support import (
+    admin_headers,
+    eventually,
+    form_key_headers,
+    running_all_services,
+)
 
 APPLICATION = {
     "full_name": "आशा मीणा", "phone": "098290 12345", "state": "Rajasthan", "district": "Jaipur",

@@ -14,8 +14,20 @@ from services.placement import store
 from services.placement.app import create_app
 from shared import db as shared_db
 from shared.broker import make_producer
-from shared.events import PLACEMENT_CHANGED, ApplicationErased, Envelope, ScreeningCompleted, new_event
-from tests.conftest import ADMIN_TOKEN, INTERVIEWER_TOKEN, RJ_INTERVIEWER_TOKEN, eventually, running
+from shared.events import (
+    PLACEMENT_CHANGED,
+    ApplicationErased,
+    Envelope,
+    ScreeningCompleted,
+    new_event,
+)
+from tests.support import (
+    ADMIN_TOKEN,
+    INTERVIEWER_TOKEN,
+    RJ_INTERVIEWER_TOKEN,
+    eventually,
+    running,
+)
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 INTERVIEWER = {"Authorization": f"Bearer {INTERVIEWER_TOKEN}"}

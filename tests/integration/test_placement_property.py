@@ -16,8 +16,14 @@ from hypothesis import strategies as st
 
 from services.placement import domain, handlers, store
 from shared import inbox
-from shared.events import ApplicationErased, Envelope, ScreeningCompleted, new_event, parse_event
-from tests.conftest import migrated_pool
+from shared.events import (
+    ApplicationErased,
+    Envelope,
+    ScreeningCompleted,
+    new_event,
+    parse_event,
+)
+from tests.support import migrated_pool
 
 SCHEMA = "placement"
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)

@@ -19,11 +19,19 @@ from services.reporting import handlers
 from services.reporting.app import create_app
 from shared import db, inbox
 from shared.broker import make_producer
-from shared.events import (ApplicationErased, ApplicationSubmitted, Envelope, InterviewScheduled, PlacementChanged,
-                           ScreeningCompleted, ScreeningQueued, new_event)
-from shared.infra import free_port
+from shared.events import (
+    ApplicationErased,
+    ApplicationSubmitted,
+    Envelope,
+    InterviewScheduled,
+    PlacementChanged,
+    ScreeningCompleted,
+    ScreeningQueued,
+    new_event,
+)
+from shared.runtime.infra import free_port
 from shared.settings import get_settings
-from tests.conftest import eventually, running
+from tests.support import eventually, running
 
 # 2025-03-01 18:00 UTC is 23:30 IST on the 1st; 19:00 UTC is 00:30 IST on the 2nd.
 DAY1_LATE = datetime(2025, 3, 1, 18, 0, tzinfo=timezone.utc)

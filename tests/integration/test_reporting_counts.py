@@ -14,13 +14,22 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from services.reporting import handlers
 from shared import inbox
-from shared.events import (ApplicationErased, ApplicationSubmitted, Envelope, InterviewScheduled, PlacementChanged,
-                           ScreeningCompleted, ScreeningQueued, new_event)
-from tests.conftest import migrated_pool
+from shared.events import (
+    ApplicationErased,
+    ApplicationSubmitted,
+    Envelope,
+    InterviewScheduled,
+    PlacementChanged,
+    ScreeningCompleted,
+    ScreeningQueued,
+    new_event,
+)
+from tests.support import migrated_pool
 
 IST = timezone(timedelta(hours=5, minutes=30))
 # 18:00 UTC is 23:30 IST: stories starting here cross Indian midnights that UTC days would not.

@@ -13,15 +13,14 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from services.intake.app import create_app as intake_app
 from services.placement.app import create_app as placement_app
-from services.reporting import handlers
+from services.reporting import handlers, live
 from services.reporting.app import create_app as reporting_app
+from services.reporting.live import CONSUMER_LAG
 from services.screening.app import create_app as screening_app
 from shared.broker import Consumer, make_broker, make_producer
 from shared.events import TOPICS
-from services.reporting import live
-from services.reporting.live import CONSUMER_LAG
 from shared.metrics import EVENTS_CONSUMED
-from tests.conftest import admin_headers, eventually, form_key_headers, running
+from tests.support import admin_headers, eventually, form_key_headers, running
 
 STATES = ["Rajasthan", "RJ", "राजस्थान", "UP", "MH", "Bihar", "RJ", "GJ", "KL", "RJ", "UP", "TN"]
 DISTRICTS = ["Jaipur", "Kota", "Ajmer", "Lucknow", "Pune", "Patna", "Jodhpur", "Ahmedabad", "Ernakulam",

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from services.screening import handlers
 from shared.events import ApplicationErased, ApplicationSubmitted, new_event
-from tests.conftest import migrated_pool
+from tests.support import migrated_pool
 
 IDS = [uuid.UUID(int=i + 1) for i in range(4)]
 START = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)

@@ -11,8 +11,7 @@ from services.screening import handlers
 from services.screening.app import create_app
 from services.screening.domain import DEFAULT_ELECTION_CALENDAR
 from shared.settings import Settings
-from tests.conftest import eventually, running
-from tests.integration.test_screening_queue import ADMIN, events, submission, submit, today
+from tests.support import ADMIN, events, eventually, running, submission, submit, today
 
 RUBRIC = {"communication": 8, "content_creation": 7, "social_media_reach": 6, "political_awareness": 9,
           "commitment": 8}

@@ -10,8 +10,17 @@ import pytest
 
 from services.screening.app import create_app
 from shared.events import ApplicationErased, Envelope, new_event
-from tests.conftest import eventually, running
-from tests.integration.test_screening_queue import ADMIN, events, publish, submission, submit, today, whole_queue
+from tests.support import (
+    ADMIN,
+    events,
+    eventually,
+    publish,
+    running,
+    submission,
+    submit,
+    today,
+    whole_queue,
+)
 
 AT = "2026-12-01T10:00:00+05:30"
 RUBRIC = {"communication": 8, "content_creation": 7, "social_media_reach": 6, "political_awareness": 9,

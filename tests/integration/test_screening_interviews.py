@@ -11,8 +11,7 @@ import pytest
 
 from services.screening.app import create_app
 from services.screening.domain import IST
-from tests.conftest import running
-from tests.integration.test_screening_queue import ADMIN, events, submission, submit, today
+from tests.support import ADMIN, events, running, submission, submit, today
 
 RUBRIC = {"communication": 8, "content_creation": 7, "social_media_reach": 6, "political_awareness": 9,
           "commitment": 8}

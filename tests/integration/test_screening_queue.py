@@ -3,84 +3,27 @@
 from __future__ import annotations
 
 import json
-import random
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
-import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer
 
 from services.screening.app import create_app
-from services.screening.domain import local_date
-from shared.broker import make_producer
-from shared.events import SCREENING_QUEUED, ApplicationSubmitted, Envelope, new_event
-from tests.conftest import ADMIN_TOKEN, INTERVIEWER_TOKEN, RJ_INTERVIEWER_TOKEN, eventually, running
-
-T0 = datetime(2026, 1, 5, 4, 30, tzinfo=timezone.utc)
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-ADMIN, INTERVIEWER, RJ_INTERVIEWER = bearer(ADMIN_TOKEN), bearer(INTERVIEWER_TOKEN), bearer(RJ_INTERVIEWER_TOKEN)
-
-
-def today() -> datetime.date:
-    return local_date(datetime.now(timezone.utc))
-
-
-def submission(state: str = "RJ", minutes: float = 0, application_id: uuid.UUID | None = None) -> Envelope:
-    """An applications.submitted event as intake writes it."""
-    return new_event("intake", application_id or uuid.uuid4(), ApplicationSubmitted(
-        full_name="आशा मीणा", phone=f"+919{random.randrange(10**9):09d}", email="asha@example.org", state=state,
-        district="Jaipur", block="Sanganer", age=30, submitted_at=T0 + timedelta(minutes=minutes)))
-
-
-async def publish(servers: str, *envelopes: Envelope) -> None:
-    producer = make_producer(servers, "screening-test")
-    await producer.start()
-    try:
-        for envelope in envelopes:
-            await producer.send_and_wait(envelope.topic, envelope.to_json().encode(),
-                                         key=envelope.kafka_key().encode())
-    finally:
-        await producer.stop()
-
-
-async def submit(stack, db: asyncpg.Connection, *envelopes: Envelope) -> list[str]:
-    """Publish submissions and wait until screening has applied every one of them."""
-    await publish(stack.kafka_bootstrap_servers, *envelopes)
-    ids = list({e.event_id for e in envelopes})
-    await eventually(lambda: db.fetchval(
-        "SELECT count(*) = $2 FROM screening.inbox WHERE event_id = ANY($1)", ids, len(ids)))
-    return [str(e.application_id) for e in envelopes]
-
-
-async def events(db: asyncpg.Connection, application_id: str, event_type: str = "screening.queued") -> list[dict]:
-    """The data of the events screening wrote for one application, oldest first."""
-    # By the envelope's application_id, not the Kafka key: screening.completed is keyed by state.
-    rows = await db.fetch("SELECT payload FROM screening.outbox"
-                          " WHERE payload::jsonb ->> 'application_id' = $1 AND event_type = $2 ORDER BY id",
-                          str(application_id), event_type)
-    return [json.loads(r["payload"])["data"] for r in rows]
-
-
-async def whole_queue(client, headers: dict, query: str = "", limit: int = 200) -> list[dict]:
-    """Every page of the queue, following next_cursor."""
-    items, cursor = [], None
-    for _ in range(1000):
-        url = f"/v1/queue?limit={limit}{query}" + (f"&cursor={cursor}" if cursor else "")
-        response = await client.get(url, headers=headers)
-        assert response.status_code == 200, response.text
-        page = response.json()
-        assert len(page["items"]) <= limit
-        items += page["items"]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            return items
-    raise AssertionError("the cursor never ended")
+from shared.events import SCREENING_QUEUED, new_event
+from tests.support import (
+    ADMIN,
+    INTERVIEWER,
+    RJ_INTERVIEWER,
+    bearer,
+    events,
+    eventually,
+    running,
+    submission,
+    submit,
+    today,
+    whole_queue,
+)
 
 
 @pytest.fixture(scope="module")

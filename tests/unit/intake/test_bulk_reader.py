@@ -7,10 +7,18 @@ import io
 import json
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from services.intake import domain
-from services.intake.domain import DETAILS, BulkReader, BulkRejected, FieldError, prepare_rows, read_record
+from services.intake.domain import (
+    DETAILS,
+    BulkReader,
+    BulkRejected,
+    FieldError,
+    prepare_rows,
+    read_record,
+)
 from shared.events import parse_event
 from shared.phone import phone_hash
 

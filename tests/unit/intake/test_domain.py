@@ -4,7 +4,8 @@ import re
 import unicodedata
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from services.intake.domain import (
     MESSAGES,

@@ -6,11 +6,20 @@ import json
 import uuid
 from datetime import datetime, timezone
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from services.intake.domain import (ERASED_SUBMISSION_VALUES, Application, RateLimiter, application_values,
-                                    scrubbed_submission, submitted_event, submitted_event_json, uuid4_strings,
-                                    validate_application)
+from services.intake.domain import (
+    ERASED_SUBMISSION_VALUES,
+    Application,
+    RateLimiter,
+    application_values,
+    scrubbed_submission,
+    submitted_event,
+    submitted_event_json,
+    uuid4_strings,
+    validate_application,
+)
 from shared.events import ApplicationSubmitted, new_event, parse_event
 
 RAW = {"full_name": "आशा मीणा", "phone": "98290 12345", "email": "asha@example.com", "state": "राजस्थान",

@@ -6,9 +6,16 @@ from collections import Counter
 from datetime import date, datetime, timedelta, timezone
 from functools import reduce
 
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
-from services.reporting.domain import Projection, delta, ist_day, stage_for_placement, tallies
+from services.reporting.domain import (
+    Projection,
+    delta,
+    ist_day,
+    stage_for_placement,
+    tallies,
+)
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
 

@@ -15,7 +15,14 @@ from pathlib import Path
 import httpx
 from faker import Faker
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from shared.geography import BLOCKS_BY_DISTRICT, STATES, resolve_state

@@ -3,7 +3,8 @@
 import re
 
 import pytest
-from hypothesis import assume, given, strategies as st
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from shared.phone import mask_phone, normalize_phone, phone_hash
 

@@ -19,9 +19,9 @@ from rich.console import Console
 from rich.table import Table
 
 from shared import db
-from shared.infra import Infrastructure, die_with_parent, start_infrastructure
 from shared.events import CONSUMED_TOPICS
 from shared.outbox import queue_unapplied
+from shared.runtime.infra import Infrastructure, die_with_parent, start_infrastructure
 from shared.settings import SERVICE_PORTS, SERVICES
 
 console = Console(highlight=False)
@@ -79,7 +79,7 @@ class ServiceProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "shared.cli", "service", self.name, "--host", self.host,
+                [sys.executable, "-m", "shared.runtime.cli", "service", self.name, "--host", self.host,
                  "--port", str(self.port)],
                 env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True,  # Ctrl-C goes to the supervisor, which stops services in order

@@ -21,7 +21,7 @@ def up(
     port_base: int = typer.Option(SERVICE_PORTS["intake"], help="intake's port; the others follow (8001-8004)."),
 ) -> None:
     """Run everything on this machine, in the foreground, until Ctrl-C or SIGTERM."""
-    from shared.supervisor import Supervisor
+    from shared.runtime.supervisor import Supervisor
 
     raise typer.Exit(Supervisor(data_dir=data_dir, host=host, port_base=port_base).run())
 
@@ -89,7 +89,7 @@ def simulate(
     json_out: Path = typer.Option(None, "--json-out", help="Also write what was sent and answered as JSON here."),
 ) -> None:
     """Replay a campaign against a running system: realistic Indian applicants, with a progress bar."""
-    from shared import simulate as simulation
+    from shared.runtime import simulate as simulation
 
     found_key, found_token = simulation.credentials(data_dir)
     base = f"http://{host}:"

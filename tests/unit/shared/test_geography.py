@@ -4,9 +4,16 @@ import math
 import unicodedata
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
-from shared.geography import BLOCKS_BY_DISTRICT, STATES, State, resolve_state, state_name
+from shared.geography import (
+    BLOCKS_BY_DISTRICT,
+    STATES,
+    State,
+    resolve_state,
+    state_name,
+)
 
 CODES = (
     "AN AP AR AS BR CH CG DH DL GA GJ HR HP JK JH KA KL LA LD MP MH MN ML MZ NL OD PY PB "

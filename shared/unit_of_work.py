@@ -1,0 +1,42 @@
+"""Unit of work: how a use case opens its transaction and reaches its service's store.
+
+A service's store is a class built on one connection (`Store(conn)`, every SQL statement a
+method). Use cases never see a pool or a connection: they ask this object for a transaction
+(writes), a connection without one (reads), or a consumer batch's first deliveries, and get the
+store. Use-case tests hand them an in-memory one instead (tests/unit/<service>/)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Generic, TypeVar
+
+import asyncpg
+
+from shared import inbox
+from shared.events import Event
+
+S = TypeVar("S")
+
+
+class UnitOfWork(Generic[S]):
+    def __init__(self, pool: asyncpg.Pool, store: Callable[[asyncpg.Connection], S]) -> None:
+        self.pool, self.store = pool, store
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[S]:
+        """One transaction: everything the store does in it, its outbox rows included, commits together."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            yield self.store(conn)
+
+    @contextlib.asynccontextmanager
+    async def reading(self) -> AsyncIterator[S]:
+        """A connection for reads that need no transaction of their own."""
+        async with self.pool.acquire() as conn:
+            yield self.store(conn)
+
+    @contextlib.asynccontextmanager
+    async def first_deliveries(self, consumer: str, events: Sequence[Event]) -> AsyncIterator[tuple[S, list[Event]]]:
+        """The transaction a consumer batch is applied in, and the events not applied before (shared.inbox)."""
+        async with inbox.first_deliveries(self.pool, consumer, events) as (conn, new):
+            yield self.store(conn), new
