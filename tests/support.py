@@ -21,9 +21,9 @@ import asyncpg
 import httpx
 import psutil
 
-from services.screening.domain import local_date
 from shared.broker import make_producer
 from shared.events import ApplicationSubmitted, Envelope, new_event
+from shared.india_time import today_in_india
 
 TEST_API_KEY = "test-form-key"
 TEST_SIMULATOR_KEY = "test-simulator-key"
@@ -295,7 +295,7 @@ ADMIN, INTERVIEWER, RJ_INTERVIEWER = bearer(ADMIN_TOKEN), bearer(INTERVIEWER_TOK
 
 
 def today() -> datetime.date:
-    return local_date(datetime.now(timezone.utc))
+    return today_in_india()
 
 
 def submission(state: str = "RJ", minutes: float = 0, application_id: uuid.UUID | None = None) -> Envelope:
