@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from datetime import timedelta
 from collections.abc import AsyncIterator, Sequence
 
 import asyncpg
@@ -44,3 +45,26 @@ async def first_deliveries(pool: asyncpg.Pool, consumer: str,
         first = envelope.event_id in applied
         applied.discard(envelope.event_id)
         EVENTS_CONSUMED.labels(consumer, envelope.topic, "applied" if first else "duplicate").inc()
+
+
+# Rows deleted per statement when pruning: short transactions, so pruning never holds up consumers.
+PRUNE_BATCH = 10_000
+
+
+async def prune(pool: asyncpg.Pool, older_than: timedelta) -> int:
+    """Delete the inbox rows of events applied more than `older_than` ago; how many went.
+
+    No redelivery brings such an event back: Kafka keeps a message no longer than its retention
+    (INBOX_RETENTION_DAYS is at least that), and the embedded broker's restart replay
+    (shared.outbox.queue_unapplied) looks back no further than the same window.
+    """
+    deleted = 0
+    while True:
+        status = await pool.execute(
+            "DELETE FROM inbox WHERE ctid = ANY(ARRAY("
+            "  SELECT ctid FROM inbox WHERE received_at < now() - $1::interval LIMIT $2))",
+            older_than, PRUNE_BATCH)
+        count = int(status.split()[-1])
+        deleted += count
+        if count < PRUNE_BATCH:
+            return deleted

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -48,7 +49,8 @@ async def add_events(conn: asyncpg.Connection, events: Sequence[Envelope]) -> No
     await conn.execute(f"NOTIFY {NOTIFY_CHANNEL}")
 
 
-async def queue_unapplied(conn: asyncpg.Connection, consumed_topics: Mapping[str, Sequence[str]]) -> int:
+async def queue_unapplied(conn: asyncpg.Connection, consumed_topics: Mapping[str, Sequence[str]],
+                          within: timedelta) -> int:
     """Queue again the published events of this schema's outbox that some consumer has not applied.
 
     For a fresh (memory-only) broker, which lacks everything sent before: an event one of its
@@ -56,8 +58,11 @@ async def queue_unapplied(conn: asyncpg.Connection, consumed_topics: Mapping[str
     database) has not claimed is sent again; one every consumer has applied stays published, so a
     restart costs what was in flight, not the whole history. Consumers are idempotent, so a
     replayed event they did apply in the meantime changes nothing.
+
+    Only events created `within` the inbox retention are considered: an older event's inbox rows
+    may have been pruned (shared.inbox.prune), and "no row" would then not mean "not applied".
     """
-    args: list = []
+    args: list = [within]
     unapplied = []
     for consumer, topics in consumed_topics.items():
         args += [list(topics), consumer]
@@ -67,7 +72,8 @@ async def queue_unapplied(conn: asyncpg.Connection, consumed_topics: Mapping[str
     if not unapplied:
         return 0
     status = await conn.execute(
-        "UPDATE outbox o SET published_at = NULL WHERE o.published_at IS NOT NULL AND (" + " OR ".join(unapplied) + ")",
+        "UPDATE outbox o SET published_at = NULL WHERE o.published_at IS NOT NULL"
+        " AND o.created_at >= now() - $1::interval AND (" + " OR ".join(unapplied) + ")",
         *args,
     )
     return int(status.split()[-1])

@@ -8,11 +8,12 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import asyncpg
 from faststream.kafka import KafkaBroker
 
-from shared import db
+from shared import db, inbox
 from shared.broker import BatchHandler, Consumer, ensure_topics, make_broker, make_producer
 from shared.events import CONSUMED_TOPICS, EVENT_TYPE_OF, EVENTS, EventData
 from shared.outbox import OutboxRelay
@@ -73,6 +74,8 @@ class Runtime:
         self.relay = OutboxRelay(self.pool, self._producer, self.service, batch_size=self.settings.outbox_batch_size,
                                  poll_seconds=self.settings.outbox_poll_seconds)
         self._relay_task = asyncio.create_task(self.relay.run(), name=f"{self.service}-outbox-relay")
+        if self.service in CONSUMED_TOPICS:
+            jobs = [*jobs, prune_inbox]
         for job in jobs:
             self.tasks.append(asyncio.create_task(job(self), name=f"{self.service}-{job.__name__}"))
         await self.broker.start()
@@ -93,3 +96,16 @@ class Runtime:
         if self.pool is not None:
             await self.pool.close()
         log.info("%s stopped", self.service)
+
+
+async def prune_inbox(runtime: Runtime) -> None:
+    """Every INBOX_PRUNE_SECONDS, forget the inbox rows no redelivery can need any more (shared.inbox.prune)."""
+    retention = timedelta(days=runtime.settings.inbox_retention_days)
+    while True:
+        try:
+            pruned = await inbox.prune(runtime.db(), retention)
+            if pruned:
+                log.info("%s: pruned %d inbox rows older than %s", runtime.service, pruned, retention)
+        except Exception as error:  # the database may be away; the next round tries again
+            log.warning("%s: pruning the inbox failed (%s: %s)", runtime.service, type(error).__name__, error)
+        await asyncio.sleep(runtime.settings.inbox_prune_seconds)

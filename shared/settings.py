@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     kafka_topic_partitions: int = Field(6, ge=1)
     outbox_batch_size: int = Field(2000, ge=1)
     outbox_poll_seconds: float = Field(0.5, gt=0)
+    # How long a consumer remembers an event it applied (its inbox row): at least the broker's
+    # retention (Kafka's default is 7 days), since only a redelivery within it needs the row.
+    inbox_retention_days: float = Field(7.0, gt=0)
+    inbox_prune_seconds: float = Field(3600.0, gt=0)
     db_pool_max: int = Field(10, ge=2)
     log_level: str = "INFO"
 

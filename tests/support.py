@@ -115,7 +115,8 @@ class RecruitUp:
     def __init__(self, data_dir: Path, port_base: int, env: dict[str, str] | None = None) -> None:
         self.data_dir, self.port_base = data_dir, port_base
         self.env = {k: v for k, v in os.environ.items()
-                    if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")} | (env or {})
+                    # Without XDG_RUNTIME_DIR, as under a service account or in a container.
+                    if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", "XDG_RUNTIME_DIR")} | (env or {})
         self.process: subprocess.Popen | None = None
         self.output = data_dir / "recruit-up.out"
 

