@@ -2,10 +2,11 @@
 
 Prints medians of several runs for: a full re-rank that changes nothing (load in merit order +
 the placement rule + diff; the cost every event pays), a new mid-ranked candidate and its erasure
-through the real handlers (time, candidate rows written, events emitted), a change of one unit's
-capacity, and the first placement of the whole state (every row and event written). Baselines:
-the bare SELECT of the same rows with asyncpg, the pure rule (place_state) on candidates already
-in memory, and the service's compute alone (domain.rerank on the loaded rows).
+through the consumer's use case (time, candidate rows written, events emitted), a change of one
+unit's capacity, and the first placement of the whole state (every row and event written), each
+through its use case. Baselines: the bare SELECT of the same rows with asyncpg, the pure rule
+(place_state) on candidates already in memory, and the service's compute alone (domain.rerank on
+the loaded rows).
 Uses DATABASE_URL if set, else an embedded PostgreSQL.
 """
 
@@ -23,16 +24,18 @@ from pathlib import Path
 
 import asyncpg
 
-from services.placement import domain, handlers, store
-from shared import db, inbox
+from services.placement import domain, usecases
+from services.placement.store import Store
+from shared import db
 from shared.events import ApplicationErased, ScreeningCompleted, new_event
 from shared.geography import BLOCKS_BY_DISTRICT, STATES
 from shared.runtime.infra import EmbeddedPostgres
+from shared.unit_of_work import UnitOfWork
 
 SCHEMA = "placement"
 STATE = "RJ"
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
-# What store.replace_state reads, the same columns in the same order.
+# What Store.ranked_seats reads, the same columns in the same order.
 SELECT_STATE = ("SELECT application_id::text AS id, district, block, level, unit_id FROM candidates"
                 " WHERE state = $1 ORDER BY score DESC, submitted_at, application_id")
 
@@ -59,7 +62,7 @@ def candidate_rows(n: int, seed: int = 7) -> list[tuple]:
 
 async def load(pool: asyncpg.Pool, rows: list[tuple]) -> None:
     async with pool.acquire() as conn:
-        await conn.execute("TRUNCATE candidates, erased, outbox, inbox, unit_capacity, states_to_replace")
+        await conn.execute("TRUNCATE candidates, erased, outbox, inbox, unit_capacity, states_to_re_place")
         await conn.copy_records_to_table(
             "candidates", records=rows,
             columns=["application_id", "state", "district", "block", "score", "submitted_at", "result_at",
@@ -67,11 +70,9 @@ async def load(pool: asyncpg.Pool, rows: list[tuple]) -> None:
         await conn.execute("ANALYZE candidates")
 
 
-async def timed_replace(pool: asyncpg.Pool) -> tuple[float, int]:
+async def timed_re_place(pool: asyncpg.Pool) -> tuple[float, int]:
     started = time.perf_counter()
-    async with pool.acquire() as conn, conn.transaction():
-        await store.lock_state(conn, STATE)
-        changed = await store.replace_state(conn, STATE)
+    changed = await usecases.re_place_state(UnitOfWork(pool, Store), STATE)
     return time.perf_counter() - started, changed
 
 
@@ -86,7 +87,7 @@ async def pure_rule(pool: asyncpg.Pool) -> float:
     async with pool.acquire() as conn:
         rows = await conn.fetch("SELECT application_id::text, score, submitted_at, district, block FROM candidates"
                                 " WHERE state = $1", STATE)
-        capacities = await store.capacities(conn)
+        capacities = await Store(conn).capacities()
     candidates = [domain.Candidate(*row) for row in rows]
     started = time.perf_counter()
     domain.place_state(STATE, candidates, capacities)
@@ -96,26 +97,26 @@ async def pure_rule(pool: asyncpg.Pool) -> float:
 async def rerank_in_memory(pool: asyncpg.Pool) -> float:
     async with pool.acquire() as conn:
         rows = await conn.fetch(SELECT_STATE, STATE)
-        capacities = await store.capacities(conn)
+        capacities = await Store(conn).capacities()
     started = time.perf_counter()
     domain.rerank(STATE, rows, capacities)
     return time.perf_counter() - started
 
 
 async def through_handler(pool: asyncpg.Pool, envelope) -> tuple[float, int, int]:
-    """One event through inbox + handler in one transaction: seconds, candidate rows written, events.
+    """One event through the consumer's use case (inbox + re-placement, one transaction): seconds,
+    candidate rows written, events.
 
-    Rows written are the candidate rows the transaction inserted, updated (xmin is its id) or
-    deleted (the count drops); counted after the commit, outside the time.
+    Rows written are the candidate rows the transaction inserted, updated (xmin is its id, read
+    from the event's inbox row) or deleted (the count drops); counted after the commit, outside the time.
     """
     count = "SELECT count(*) FROM candidates"
     before = await pool.fetchval(count)
     started = time.perf_counter()
-    async with pool.acquire() as conn, conn.transaction():
-        assert await inbox.claim(conn, "placement", envelope)
-        await handlers.handle(conn, envelope, envelope.payload())
-        xid = await conn.fetchval("SELECT pg_current_xact_id()::xid::text")
+    await usecases.apply_events(UnitOfWork(pool, Store), [(envelope, envelope.payload())])
     elapsed = time.perf_counter() - started
+    xid = await pool.fetchval("SELECT xmin::text FROM inbox WHERE event_id = $1", envelope.event_id)
+    assert xid is not None, "the event was applied before"
     written = await pool.fetchval("SELECT count(*) FROM candidates WHERE xmin::text = $1", xid)
     events = await pool.fetchval("SELECT count(*) FROM outbox WHERE xmin::text = $1", xid)
     deleted = max(0, before - await pool.fetchval(count))
@@ -131,7 +132,8 @@ def selected(score: int, submitted_at: datetime, district: str, block: str | Non
 async def mid_seat(pool: asyncpg.Pool) -> asyncpg.Record:
     """The median candidate among those holding a district or block seat: a newcomer just ahead moves others."""
     return await pool.fetchrow(
-        "SELECT score, submitted_at, district, block FROM candidates WHERE state = $1 AND level IN ('district', 'block')"
+        "SELECT score, submitted_at, district, block FROM candidates"
+        " WHERE state = $1 AND level IN ('district', 'block')"
         " ORDER BY score DESC, submitted_at, application_id"
         " OFFSET (SELECT count(*) / 2 FROM candidates WHERE state = $1 AND level IN ('district', 'block')) LIMIT 1",
         STATE)
@@ -157,7 +159,7 @@ async def run(dsn: str, n: int, runs: int) -> None:
     first = []
     for _ in range(min(runs, 3)):  # 10^5 events a run: three are enough for a median
         await load(pool, rows)
-        first.append(await timed_replace(pool))
+        first.append(await timed_re_place(pool))
     # What autovacuum does in a running system: the index-only scan then skips the table.
     await pool.execute("VACUUM ANALYZE candidates")
     units = len({r[2] for r in rows}) + len({(r[2], r[3]) for r in rows if r[3]}) + 1
@@ -166,7 +168,7 @@ async def run(dsn: str, n: int, runs: int) -> None:
     # Interleaved, so that a noisy neighbour slows the figure and its baselines alike.
     steady, select, pure, in_memory = [], [], [], []
     for _ in range(runs):
-        steady.append(await timed_replace(pool))
+        steady.append(await timed_re_place(pool))
         select.append(await bare_select(pool))
         pure.append(await pure_rule(pool))
         in_memory.append(await rerank_in_memory(pool))
@@ -186,11 +188,12 @@ async def run(dsn: str, n: int, runs: int) -> None:
 
     override = []
     unit_id = domain.district_unit(STATE, rows[0][2])
-    for capacity in [21, None] * runs:
+    uow = UnitOfWork(pool, Store)
+    for _ in range(runs):
         started = time.perf_counter()
-        changed = await store.set_unit_capacity(pool, unit_id, capacity)
-        if capacity is not None:
-            override.append((time.perf_counter() - started, changed))
+        _, changed = await usecases.set_unit_capacity(uow, unit_id, 21)
+        override.append((time.perf_counter() - started, changed))
+        await usecases.clear_unit_capacity(uow, unit_id)
     await pool.close()
 
     steady_s, select_s, pure_s, memory_s = med([t for t, _ in steady]), med(select), med(pure), med(in_memory)

@@ -32,10 +32,15 @@ class Staff:
         return None if self.is_admin or self.states is None else sorted(self.states)
 
 
+def out_of_scope(state: str) -> HTTPException:
+    """The one answer to a token acting outside its states."""
+    return HTTPException(403, f"your token does not cover {state}")
+
+
 def require_scope(staff: Staff, state: str) -> None:
     """403 unless the token may see and act in `state` (an admin, or an interviewer of it)."""
     if not staff.may_act_in(state):
-        raise HTTPException(403, f"your token does not cover {state}")
+        raise out_of_scope(state)
 
 
 @lru_cache(maxsize=4)

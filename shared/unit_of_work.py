@@ -30,6 +30,13 @@ class UnitOfWork(Generic[S]):
             yield self.store(conn)
 
     @contextlib.asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[S]:
+        """A read-only transaction whose reads all see one moment (REPEATABLE READ): for answers
+        assembled from several queries, such as a state's units or the live summary."""
+        async with self.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+            yield self.store(conn)
+
+    @contextlib.asynccontextmanager
     async def reading(self) -> AsyncIterator[S]:
         """A connection for reads that need no transaction of their own."""
         async with self.pool.acquire() as conn:

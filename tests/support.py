@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import json
 import os
 import random
@@ -13,16 +14,17 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Generic, TypeVar
 
 import asyncpg
 import httpx
 import psutil
 
 from shared.broker import make_producer
-from shared.events import ApplicationSubmitted, Envelope, new_event
+from shared.events import ApplicationSubmitted, Envelope, Event, new_event
 from shared.india_time import today_in_india
 
 TEST_API_KEY = "test-form-key"
@@ -38,6 +40,9 @@ BASE_ENV = {
     "PHONE_HASH_KEY": PHONE_HASH_KEY,
     "OUTBOX_POLL_SECONDS": "0.2",
 }
+
+
+S = TypeVar("S")
 
 
 def docker_requested() -> bool:
@@ -349,3 +354,44 @@ async def whole_queue(client, headers: dict, query: str = "", limit: int = 200) 
         if cursor is None:
             return items
     raise AssertionError("the cursor never ended")
+
+
+# --- use cases without a database -------------------------------------------------------------------
+
+
+class MemoryUnitOfWork(Generic[S]):
+    """shared.unit_of_work.UnitOfWork on an in-memory store, for use-case tests: a transaction that
+    raises leaves the store and the inbox as it found them, and first_deliveries keeps an inbox."""
+
+    def __init__(self, store: S) -> None:
+        self.store = store
+        self.inbox: set[tuple[str, uuid.UUID]] = set()
+        self.transactions = 0
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[S]:
+        self.transactions += 1
+        before = copy.deepcopy((self.store.__dict__, self.inbox))
+        try:
+            yield self.store
+        except BaseException:
+            self.store.__dict__, self.inbox = before
+            raise
+
+    @contextlib.asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[S]:
+        yield self.store
+
+    @contextlib.asynccontextmanager
+    async def reading(self) -> AsyncIterator[S]:
+        yield self.store
+
+    @contextlib.asynccontextmanager
+    async def first_deliveries(self, consumer: str, events: Sequence[Event]) -> AsyncIterator[tuple[S, list[Event]]]:
+        async with self.transaction() as store:
+            new = []
+            for envelope, data in events:
+                if (consumer, envelope.event_id) not in self.inbox:
+                    self.inbox.add((consumer, envelope.event_id))
+                    new.append((envelope, data))
+            yield store, new

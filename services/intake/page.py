@@ -1,4 +1,4 @@
-"""Intake form page: the bilingual form (static/form.html) with its API key, and a plain (no-JS) post's outcome shown in it."""
+"""Intake form page: the bilingual form (static/form.html) with its API key, and a no-JS post's outcome drawn in it."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
-from services.placement import handlers
+from services.placement import handlers, jobs
 from services.placement.api import router
 from shared.events import PlacementChanged
 from shared.service import Runtime
@@ -22,7 +22,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await runtime.start(jobs=[handlers.replace_marked_states])
+        await runtime.start(jobs=[jobs.re_place_marked_states])
         try:
             yield
         finally:

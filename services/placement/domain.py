@@ -1,4 +1,4 @@
-"""Placement domain: the pure merit placement rule, unit ids, capacities and placement changes."""
+"""Placement domain: the pure merit placement rule, unit ids, capacities, placement changes and their events."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Literal
 
-Level = Literal["state", "district", "block", "waitlist", "none"]
+from shared.events import Level, PlacementChanged, ScreeningCompleted, UnitLevel
+
 Reason = Literal["placed", "promoted", "displaced", "removed"]
-UnitLevel = Literal["state", "district", "block"]
 
 # Higher is better; "none" (not placed at all, e.g. erased) is the bottom so
 # that leaving the pipeline reads as the worst possible move.
@@ -77,6 +77,20 @@ class Seat:
 
 WAITLIST = Seat("waitlist", None)
 NOWHERE = Seat("none", None)
+
+
+@dataclass(frozen=True, slots=True)
+class Departure:
+    """A candidate gone from their state (erased), with the seat and score they left with."""
+
+    application_id: str
+    seat: Seat
+    score: int
+
+
+def places_a_candidate(result: ScreeningCompleted) -> bool:
+    """Only a selection with a score makes a candidate; rejected and no_show place and remove nobody."""
+    return result.outcome == "selected" and result.score is not None
 
 
 def _segment(kind: str, value: str) -> str:
@@ -228,7 +242,8 @@ def _assign(state: str, ranked: Iterable[Sequence], capacities: Capacities) -> I
         district = districts.get(district_name)
         if district is None:
             unit_id = district_unit(state, district_name)
-            district = districts[district_name] = _Unit(Seat("district", unit_id), capacities.for_unit(unit_id, "district"))
+            district = districts[district_name] = _Unit(Seat("district", unit_id),
+                                                        capacities.for_unit(unit_id, "district"))
         if district.room:
             district.room -= 1
             yield district.seat
@@ -240,7 +255,8 @@ def _assign(state: str, ranked: Iterable[Sequence], capacities: Capacities) -> I
         block = blocks.get((district_name, block_name))
         if block is None:
             unit_id = block_unit(state, district_name, block_name)
-            block = blocks[district_name, block_name] = _Unit(Seat("block", unit_id), capacities.for_unit(unit_id, "block"))
+            block = blocks[district_name, block_name] = _Unit(Seat("block", unit_id),
+                                                              capacities.for_unit(unit_id, "block"))
         if block.room:
             block.room -= 1
             yield block.seat
@@ -319,3 +335,10 @@ def changes(previous: Mapping[str, Seat], current: Mapping[str, Seat]) -> list[P
             )
         )
     return result
+
+
+def placement_changed(state: str, change: PlacementChange, score: int | None) -> PlacementChanged:
+    """The data of the placement.changed event of one move; `score` is the candidate's current one."""
+    return PlacementChanged(state=state, level=change.level, unit_id=change.unit_id,
+                            previous_level=change.previous_level, previous_unit_id=change.previous_unit_id,
+                            score=score, reason=change.reason)

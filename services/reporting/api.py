@@ -1,4 +1,4 @@
-"""Reporting API: FastAPI routes — optional read token -> live view or store reads. No response carries PII."""
+"""Reporting API: FastAPI routes — optional read token -> live view or a read use case. No response carries PII."""
 
 from __future__ import annotations
 
@@ -7,27 +7,27 @@ import hmac
 import io
 import time
 import uuid
-from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 from urllib.parse import parse_qs
 
-import asyncpg
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import FileResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from services.reporting import store
-from services.reporting.live import LiveView, state_document
-from shared.geography import resolve_state
+from services.reporting import usecases
+from services.reporting.live_view import LiveView, state_document
+from services.reporting.store import Store
+from shared.errors import state_code
 from shared.metrics import HTTP_REQUESTS
-from shared.phone import normalize_phone, phone_hash
-from shared.web import pool_of, runtime_of
+from shared.unit_of_work import UnitOfWork
+from shared.web import runtime_of, unit_of_work
 
 STATIC = Path(__file__).parent / "static"
 _bearer = HTTPBearer(auto_error=False)
+reporting_uow = unit_of_work(Store)
 
 
 async def read_access(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> None:
@@ -109,50 +109,33 @@ async def states(view: LiveView = Depends(ready_view)) -> list[dict]:
     return view.states
 
 
-def _state_code(code: str) -> str:
-    resolved = resolve_state(code)
-    if resolved is None:
-        raise HTTPException(404, f"{code!r} is not a state or union territory of India")
-    return resolved
-
-
 @router.get("/stats/states/{code}", tags=["stats"])
-async def state_detail(code: str, pool: asyncpg.Pool = Depends(pool_of)) -> dict:
-    """The state's counts and one row per district with applications (a known state with none: zeros)."""
-    code = _state_code(code)
-    row = await store.state_row(pool, code)
-    document = state_document(row or {"state": code, "applications": 0, "interviewed": 0, "selected": 0,
-                                      "placed": 0})
-    document["districts"] = [dict(r) for r in await store.district_rows(pool, code)]
-    return document
+async def state_detail(code: str, uow: UnitOfWork[Store] = Depends(reporting_uow)) -> dict:
+    """The state's counts and one row per district with applications (a state with none: zeros).
+    `code` is a code or a name; anything that is not a state of India is a 422."""
+    counts, districts = await usecases.state_counts(uow, state_code(code, field="code"))
+    return {**state_document(counts), "districts": districts}
 
 
 @router.get("/stats/timeseries", tags=["stats"])
 async def timeseries(bucket: Literal["day"] = "day", state: str | None = Query(None, min_length=2, max_length=60),
-                     pool: asyncpg.Pool = Depends(pool_of)) -> dict:
+                     uow: UnitOfWork[Store] = Depends(reporting_uow)) -> dict:
     """Per IST calendar day (Asia/Kolkata): applications submitted, applications selected, and
     applications first seated in a unit that day. Days in between with nothing are zeros."""
-    code = _state_code(state) if state is not None else None
-    rows = {r["day"]: r for r in await store.daily_rows(pool, code)}
-    points = []
-    if rows:
-        day, last = min(rows), max(rows)
-        while day <= last:
-            r = rows.get(day)
-            points.append({"date": day.isoformat(), "applications": r["applications"] if r else 0,
-                           "selected": r["selected"] if r else 0, "placed": r["placed"] if r else 0})
-            day += timedelta(days=1)
+    code = state_code(state) if state is not None else None
+    points = [{"date": d.day.isoformat(), "applications": d.applications, "selected": d.selected, "placed": d.placed}
+              for d in await usecases.daily_counts(uow, code)]
     return {"bucket": bucket, "timezone": "Asia/Kolkata", "state": code, "points": points}
 
 
 @router.get("/stats/export.csv", tags=["stats"], response_class=Response,
             responses={200: {"content": {"text/csv": {}}}})
-async def export_csv(pool: asyncpg.Pool = Depends(pool_of)) -> Response:
+async def export_csv(uow: UnitOfWork[Store] = Depends(reporting_uow)) -> Response:
     """The per-state table (as /v1/stats/states) as CSV, UTF-8."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(["state", "name", "name_hi", "applications", "interviewed", "selected", "placed"])
-    for row in await store.state_rows(pool):
+    for row in await usecases.state_table(uow):
         d = state_document(row)
         writer.writerow([d["state"], d["name"], d["name_hi"], d["applications"], d["interviewed"], d["selected"],
                          d["placed"]])
@@ -173,19 +156,14 @@ async def stream(view: LiveView = Depends(ready_view)) -> EventSourceResponse:
 
 @router.get("/applications/{application_id}/status", tags=["status"])
 async def application_status(request: Request, application_id: uuid.UUID,
-                             phone: str = Query(..., max_length=40, description="the applicant's phone, any accepted format"),
-                             pool: asyncpg.Pool = Depends(pool_of)) -> dict:
+                             phone: str = Query(..., max_length=40,
+                                                description="the applicant's phone, any accepted format"),
+                             uow: UnitOfWork[Store] = Depends(reporting_uow)) -> dict:
     """The applicant's own stage, only when the phone matches; 404 for anything else (an unknown id,
     another phone, an erased application) so that the answer tells nothing to a guesser."""
-    row = await store.application_status(pool, application_id)
     key = runtime_of(request).settings.phone_hash_key.get_secret_value().encode()
-    normalized = normalize_phone(phone)
-    if row is None or not key or normalized is None or not hmac.compare_digest(
-            phone_hash(normalized, key), row["phone_hash"]):
+    status = await usecases.applicant_status(uow, application_id, phone, key)
+    if status is None:
         raise HTTPException(404, "no application with that id and phone")
-    # A row still at its first stage has no stage time of its own ('-infinity'): it is the submission's.
-    updated = row["stage_at"] if row["stage_at"].year > 1 else row["submitted_at"]
-    seated = row["stage"] in ("placed", "waitlisted")
-    return {"application_id": str(row["application_id"]), "stage": row["stage"],
-            "level": row["level"] if seated else None, "unit_id": row["unit_id"] if seated else None,
-            "updated_at": updated.isoformat().replace("+00:00", "Z")}
+    return {"application_id": str(application_id), "stage": status.stage, "level": status.level,
+            "unit_id": status.unit_id, "updated_at": status.updated_at.isoformat().replace("+00:00", "Z")}

@@ -8,8 +8,9 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from services.reporting import handlers, live
+from services.reporting import handlers, jobs
 from services.reporting.api import STATIC, SummaryFastPath, pages, router
+from services.reporting.live_view import LiveView
 from shared.service import Runtime
 from shared.settings import Settings, get_settings
 from shared.web import service_app
@@ -18,11 +19,11 @@ from shared.web import service_app
 def create_app(settings: Settings | None = None) -> FastAPI:
     runtime = Runtime("reporting", settings or get_settings())
     runtime.consume(handlers.consumer(runtime))
-    view = live.LiveView(runtime.settings.campaign_target)
+    view = LiveView(runtime.settings.campaign_target)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await runtime.start(jobs=[view.run, live.consumer_lag])
+        await runtime.start(jobs=[jobs.live_view_job(view), jobs.measure_consumer_lag])
         try:
             yield
         finally:

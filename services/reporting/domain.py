@@ -1,10 +1,25 @@
-"""Reporting domain: one application's projection, how each event moves it, and what it adds to the counters. Pure."""
+"""Reporting domain: one application's projection, how each event moves it, what it adds to the counters. Pure."""
 
 from __future__ import annotations
 
+import hmac
 from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from shared.events import (
+    ApplicationErased,
+    ApplicationSubmitted,
+    EventData,
+    InterviewScheduled,
+    PlacementChanged,
+    ScreeningCompleted,
+    ScreeningQueued,
+)
+from shared.india_time import local_date
+from shared.phone import normalize_phone, phone_hash
 
 STAGES = ("submitted", "queued", "deferred", "scheduled", "selected", "rejected", "no_show", "placed", "waitlisted")
 
@@ -18,10 +33,6 @@ STAGE_RANK = {
     "placed": 4, "waitlisted": 4,
 }
 SEATED_LEVELS = ("state", "district", "block")
-
-# Days are Indian days: an application sent at 01:00 IST on the 2nd counts on the 2nd, not on the
-# 1st as UTC would have it. India has one zone and no daylight saving, so a fixed offset is exact.
-IST = timezone(timedelta(hours=5, minutes=30), "IST")
 NEVER = datetime.min.replace(tzinfo=timezone.utc)
 
 # The columns of each counter table (migrations/002_counters.sql); every name is a count.
@@ -39,10 +50,6 @@ CURRENT_BUCKET = {"queued": "queued", "deferred": "deferred", "scheduled": "awai
 def aware(moment: datetime) -> datetime:
     """A timestamp without an offset is taken as UTC (SPEC: occurred_at is RFC 3339 UTC)."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
-
-
-def ist_day(moment: datetime) -> date:
-    return aware(moment).astimezone(IST).date()
 
 
 def stage_for_placement(level: str) -> str:
@@ -107,16 +114,50 @@ class Projection:
         return replace(self, erased=True)
 
 
+# How each event type moves a projection: (projection, event data, the event's occurred_at) -> projection.
+Move = Callable[[Projection, Any, datetime], Projection]
+MOVES: dict[type[EventData], Move] = {
+    ApplicationSubmitted: lambda p, e, at: p.submitted(e.state, e.district, aware(e.submitted_at)),
+    ScreeningQueued: lambda p, e, at: p.moved(e.state, e.status, aware(at)),
+    InterviewScheduled: lambda p, e, at: p.scheduled(e.state, aware(at)),
+    ScreeningCompleted: lambda p, e, at: p.completed(e.state, e.district, e.outcome, aware(at)),
+    PlacementChanged: lambda p, e, at: p.placement(e.state, e.level, e.unit_id, aware(at)),
+    ApplicationErased: lambda p, e, at: p.erasure(),
+}
+
+
+def move_of(event_type: type[EventData]) -> Move:
+    if event_type not in MOVES:
+        raise TypeError(f"reporting has no move for {event_type.__name__}")
+    return MOVES[event_type]
+
+
+def applicant_phone_hash(phone: str, key: bytes) -> str | None:
+    """The keyed hash the applicant's status look-up matches, the one trace of a phone reporting
+    keeps; None without a key or a readable number. Intake sends the normalized number;
+    normalizing again costs nothing and makes the look-up accept any format the applicant types."""
+    normalized = normalize_phone(phone)
+    return phone_hash(normalized, key) if key and normalized else None
+
+
+def same_phone(phone: str, stored_hash: str | None, key: bytes) -> bool:
+    given = applicant_phone_hash(phone, key)
+    return given is not None and stored_hash is not None and hmac.compare_digest(given, stored_hash)
+
+
 # A counter cell: (table, key, column), e.g. ("state", ("RJ",), "selected") or ("summary", (), "placed").
 Cell = tuple[str, tuple, str]
+# A counter row's change: {(table, key): {column: +n/-n}}.
+CounterMoves = dict[tuple[str, tuple], dict[str, int]]
 
 
 def tallies(p: Projection) -> Counter[Cell]:
     """What one application adds to every counter. The counters are the sum of this over all
-    applications; the handlers keep them so by adding tallies(new) - tallies(old) per event.
+    applications; the use case keeps them so by adding tallies(new) - tallies(old) per event.
 
     Nothing is counted before application.submitted arrives, so no count ever runs ahead of
-    `applications` (a result can arrive before the application it is about).
+    `applications` (a result can arrive before the application it is about). Days are Indian days
+    (shared.india_time): an application sent at 00:30 IST on the 2nd counts on the 2nd.
     """
     cells: Counter[Cell] = Counter()
     if p.submitted_at is None:
@@ -145,21 +186,66 @@ def tallies(p: Projection) -> Counter[Cell]:
         for column in ever + now:
             if column in PLACE_COLUMNS:
                 cells[table, key, column] += 1
-    cells["day", (ist_day(p.submitted_at), p.state), "applications"] += 1
+    cells["day", (local_date(p.submitted_at), p.state), "applications"] += 1
     if p.selected_at is not None:
-        cells["day", (ist_day(p.selected_at), p.state), "selected"] += 1
+        cells["day", (local_date(p.selected_at), p.state), "selected"] += 1
     if p.placed_at is not None:
-        cells["day", (ist_day(p.placed_at), p.state), "placed"] += 1
+        cells["day", (local_date(p.placed_at), p.state), "placed"] += 1
     return cells
 
 
-def delta(old: Projection, new: Projection) -> dict[tuple[str, tuple], dict[str, int]]:
+def delta(old: Projection, new: Projection) -> CounterMoves:
     """The change to each counter row, {(table, key): {column: +n/-n}}, zero changes left out."""
     before, after = tallies(old), tallies(new)
-    rows: dict[tuple[str, tuple], dict[str, int]] = {}
+    rows: CounterMoves = {}
     for cell in before.keys() | after.keys():
         change = after[cell] - before[cell]
         if change:
             table, key, column = cell
             rows.setdefault((table, key), {})[column] = change
     return rows
+
+
+def summed_delta(moves: Iterable[tuple[Projection, Projection]]) -> CounterMoves:
+    """The change to each counter row of many applications' (old, new) moves, zero sums left out.
+    Per-event deltas telescope, so for a batch this is what applying its events one at a time adds."""
+    total: CounterMoves = {}
+    for old, new in moves:
+        for row, columns in delta(old, new).items():
+            row_total = total.setdefault(row, {})
+            for column, change in columns.items():
+                row_total[column] = row_total.get(column, 0) + change
+    return {row: kept for row, columns in total.items() if (kept := {c: n for c, n in columns.items() if n})}
+
+
+@dataclass(frozen=True)
+class ApplicantStatus:
+    """What the applicant's own look-up shows (SPEC): stage, seat while seated or waitlisted, since when."""
+
+    stage: str
+    level: str | None
+    unit_id: str | None
+    updated_at: datetime
+
+
+def applicant_status(p: Projection) -> ApplicantStatus:
+    seated = p.stage in ("placed", "waitlisted")
+    # A projection still at its first stage has no stage time of its own: it is the submission's.
+    updated_at = p.stage_at if p.stage_at != NEVER else p.submitted_at
+    return ApplicantStatus(p.stage, p.level if seated else None, p.unit_id if seated else None, updated_at)
+
+
+@dataclass(frozen=True)
+class DayCounts:
+    day: date
+    applications: int = 0
+    selected: int = 0
+    placed: int = 0
+
+
+def every_day(days: Mapping[date, DayCounts]) -> list[DayCounts]:
+    """The days from the first to the last with counts, those in between as zeros."""
+    if not days:
+        return []
+    first, last = min(days), max(days)
+    return [days.get(first + timedelta(n), DayCounts(first + timedelta(n))) for n in range((last - first).days + 1)]

@@ -13,38 +13,19 @@ from services.reporting.domain import (
     NEVER,
     PLACE_COLUMNS,
     SUMMARY_COLUMNS,
+    CounterMoves,
     Projection,
     aware,
-    delta,
 )
 
 _PROJECTION_COLUMNS = ("state", "district", "submitted_at", "stage", "stage_at", "level", "unit_id",
                        "ever_scheduled", "outcome", "selected_at", "placed_at", "erased")
 
-
-def _projection(row: asyncpg.Record) -> Projection:
-    values = {name: row[name] for name in _PROJECTION_COLUMNS}
-    # 001 gives a new row stage_at '-infinity'; asyncpg reads it as a naive datetime.min.
-    values["stage_at"] = aware(values["stage_at"]) if values["stage_at"].year > 1 else NEVER
-    return Projection(**values)
-
-
-async def lock_applications(conn: asyncpg.Connection, application_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Projection]:
-    """The applications' projections, locked for this transaction; blank ones for new ids.
-
-    The no-op DO UPDATE locks existing rows in the same round trip that creates missing ones, so
-    two transactions touching one application (two replicas) take turns; ids go in sorted order,
-    so two overlapping batches wait for each other rather than deadlock.
-    """
-    rows = await conn.fetch(
-        "INSERT INTO applications (application_id, state)"
-        " SELECT application_id, '' FROM unnest($1::uuid[]) AS application_id ORDER BY application_id"
-        " ON CONFLICT (application_id) DO UPDATE SET application_id = EXCLUDED.application_id"
-        " RETURNING *",
-        sorted(set(application_ids)),
-    )
-    return {row["application_id"]: _projection(row) for row in rows}
-
+_COUNTER_TABLES = {
+    "state": ("state_counts", ("state",), PLACE_COLUMNS),
+    "district": ("district_counts", ("state", "district"), PLACE_COLUMNS),
+    "day": ("daily_counts", ("day", "state"), DAY_COLUMNS),
+}
 
 _SAVE = (
     "WITH projections AS ("
@@ -63,6 +44,9 @@ _SAVE = (
     + "".join(f"{c} = {c} + ${16 + i}, " for i, c in enumerate(SUMMARY_COLUMNS))
     + f"version = version + 1, updated_at = now() WHERE ${16 + len(SUMMARY_COLUMNS)})"
 )
+
+_STATE_ROWS = ("SELECT state, applications, interviewed, selected, placed FROM state_counts"
+               " WHERE applications > 0 ORDER BY applications DESC, state")
 
 
 def _upsert(table: str, key_columns: tuple[str, ...], counted: tuple[str, ...], first: int) -> str:
@@ -84,91 +68,91 @@ def _save_statement() -> str:
     return statement + " SELECT 1"
 
 
-async def save_applications(conn: asyncpg.Connection,
-                            changes: Sequence[tuple[uuid.UUID, Projection, Projection, str | None]]) -> int:
-    """Store each (application_id, old, new, phone_hash) and move every counter by the summed
-    differences, in one statement (its text never changes, so it is prepared once). An application
-    whose projection did not move and that brings no hash is left alone. Returns how many changed."""
-    changed = [(i, old, new, h) for i, old, new, h in changes if new != old or h is not None]
-    if not changed:
-        return 0
-    moves: dict[tuple[str, tuple], dict[str, int]] = {}
-    for _, old, new, _ in changed:
-        for row, columns in delta(old, new).items():
-            total = moves.setdefault(row, {})
-            for column, change in columns.items():
-                total[column] = total.get(column, 0) + change
-    args: list = [[i for i, *_ in changed]]
-    for name in ("state", "district", "submitted_at", "stage", "stage_rank", "stage_at", "level", "unit_id",
-                 "ever_scheduled", "outcome", "selected_at", "placed_at", "erased"):
-        args.append([getattr(new, name) for _, _, new, _ in changed])
-    args.append([h for *_, h in changed])
-    summary = moves.get(("summary", ()), {})
-    args += [summary.get(c, 0) for c in SUMMARY_COLUMNS]
-    args.append(any(any(columns.values()) for columns in moves.values()))  # the version moves with any count
-    for kind, (_, key_columns, counted) in _COUNTER_TABLES.items():
-        rows = [(key, columns) for (table, key), columns in sorted(moves.items(), key=lambda m: str(m[0]))
-                if table == kind and any(columns.values())]
-        for k in range(len(key_columns)):
-            args.append([key[k] for key, _ in rows])
-        for c in counted:
-            args.append([columns.get(c, 0) for _, columns in rows])
-    await conn.execute(_save_statement(), *args)
-    return len(changed)
+def _projection(row: asyncpg.Record) -> Projection:
+    values = {name: row[name] for name in _PROJECTION_COLUMNS}
+    # 001 gives a new row stage_at '-infinity'; asyncpg reads it as a naive datetime.min.
+    values["stage_at"] = aware(values["stage_at"]) if values["stage_at"].year > 1 else NEVER
+    return Projection(**values)
 
 
-_COUNTER_TABLES = {
-    "state": ("state_counts", ("state",), PLACE_COLUMNS),
-    "district": ("district_counts", ("state", "district"), PLACE_COLUMNS),
-    "day": ("daily_counts", ("day", "state"), DAY_COLUMNS),
-}
+class Store:
+    """Reporting's tables on one connection (the unit of work's)."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def lock_projections(self, application_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Projection]:
+        """The applications' projections, locked for this transaction; blank ones for new ids.
+
+        The no-op DO UPDATE locks existing rows in the same round trip that creates missing ones, so
+        two transactions touching one application (two replicas) take turns; ids go in sorted order,
+        so two overlapping batches wait for each other rather than deadlock.
+        """
+        rows = await self.conn.fetch(
+            "INSERT INTO applications (application_id, state)"
+            " SELECT application_id, '' FROM unnest($1::uuid[]) AS application_id ORDER BY application_id"
+            " ON CONFLICT (application_id) DO UPDATE SET application_id = EXCLUDED.application_id"
+            " RETURNING *",
+            sorted(set(application_ids)),
+        )
+        return {row["application_id"]: _projection(row) for row in rows}
+
+    async def save_projections(self, projections: Sequence[tuple[uuid.UUID, Projection, str | None]],
+                               counters: CounterMoves) -> None:
+        """Store each (application_id, projection, phone hash or None to keep the one stored) and add
+        `counters` to the counter tables, in one statement (its text never changes, so it is prepared
+        once). The summary's version moves when any count does."""
+        args: list = [[application_id for application_id, _, _ in projections]]
+        for name in ("state", "district", "submitted_at", "stage", "stage_rank", "stage_at", "level", "unit_id",
+                     "ever_scheduled", "outcome", "selected_at", "placed_at", "erased"):
+            args.append([getattr(projection, name) for _, projection, _ in projections])
+        args.append([phone_hash for _, _, phone_hash in projections])
+        summary = counters.get(("summary", ()), {})
+        args += [summary.get(c, 0) for c in SUMMARY_COLUMNS]
+        args.append(any(any(columns.values()) for columns in counters.values()))
+        for kind, (_, key_columns, counted) in _COUNTER_TABLES.items():
+            # Rows in one order every time, so two replicas' upserts wait for each other rather than deadlock.
+            rows = [(key, columns) for (table, key), columns in sorted(counters.items(), key=lambda m: str(m[0]))
+                    if table == kind and any(columns.values())]
+            for k in range(len(key_columns)):
+                args.append([key[k] for key, _ in rows])
+            for c in counted:
+                args.append([columns.get(c, 0) for _, columns in rows])
+        await self.conn.execute(_save_statement(), *args)
+
+    async def summary_version(self) -> int:
+        return await self.conn.fetchval("SELECT version FROM summary")
 
 
-async def summary_version(pool: asyncpg.Pool) -> int:
-    return await pool.fetchval("SELECT version FROM summary")
+    async def summary(self) -> asyncpg.Record:
+        return await self.conn.fetchrow("SELECT * FROM summary")
 
+    async def state_rows(self) -> list[asyncpg.Record]:
+        return await self.conn.fetch(_STATE_ROWS)
 
-_STATE_ROWS = ("SELECT state, applications, interviewed, selected, placed FROM state_counts"
-               " WHERE applications > 0 ORDER BY applications DESC, state")
+    async def state_row(self, state: str) -> asyncpg.Record | None:
+        return await self.conn.fetchrow(
+            "SELECT state, applications, interviewed, selected, placed FROM state_counts WHERE state = $1", state)
 
+    async def district_rows(self, state: str) -> list[asyncpg.Record]:
+        return await self.conn.fetch(
+            "SELECT district, applications, interviewed, selected, placed FROM district_counts"
+            " WHERE state = $1 AND applications > 0 ORDER BY applications DESC, district",
+            state,
+        )
 
-async def state_rows(pool: asyncpg.Pool) -> list[asyncpg.Record]:
-    return await pool.fetch(_STATE_ROWS)
+    async def daily_rows(self, state: str | None) -> list[asyncpg.Record]:
+        return await self.conn.fetch(
+            "SELECT day, sum(applications)::bigint AS applications, sum(selected)::bigint AS selected,"
+            " sum(placed)::bigint AS placed FROM daily_counts"
+            " WHERE $1::text IS NULL OR state = $1 GROUP BY day ORDER BY day",
+            state,
+        )
 
-
-async def counters_snapshot(pool: asyncpg.Pool) -> tuple[asyncpg.Record, list[asyncpg.Record]]:
-    """The summary row and the per-state rows as of one moment (one repeatable-read snapshot)."""
-    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-        return await conn.fetchrow("SELECT * FROM summary"), await conn.fetch(_STATE_ROWS)
-
-
-async def state_row(pool: asyncpg.Pool, state: str) -> asyncpg.Record | None:
-    return await pool.fetchrow(
-        "SELECT state, applications, interviewed, selected, placed FROM state_counts WHERE state = $1", state)
-
-
-async def district_rows(pool: asyncpg.Pool, state: str) -> list[asyncpg.Record]:
-    return await pool.fetch(
-        "SELECT district, applications, interviewed, selected, placed FROM district_counts"
-        " WHERE state = $1 AND applications > 0 ORDER BY applications DESC, district",
-        state,
-    )
-
-
-async def daily_rows(pool: asyncpg.Pool, state: str | None) -> list[asyncpg.Record]:
-    return await pool.fetch(
-        "SELECT day, sum(applications)::bigint AS applications, sum(selected)::bigint AS selected,"
-        " sum(placed)::bigint AS placed FROM daily_counts"
-        " WHERE $1::text IS NULL OR state = $1 GROUP BY day ORDER BY day",
-        state,
-    )
-
-
-async def application_status(pool: asyncpg.Pool, application_id: uuid.UUID) -> asyncpg.Record | None:
-    """The row a status look-up answers from; only a submitted, not-erased application has a hash."""
-    return await pool.fetchrow(
-        "SELECT application_id, stage, level, unit_id, stage_at, submitted_at, updated_at, phone_hash"
-        " FROM applications WHERE application_id = $1 AND phone_hash IS NOT NULL AND NOT erased",
-        application_id,
-    )
-
+    async def applicant(self, application_id: uuid.UUID) -> tuple[Projection, str] | None:
+        """A submitted, not-erased application's projection and phone hash (only such have a hash)."""
+        row = await self.conn.fetchrow(
+            "SELECT * FROM applications WHERE application_id = $1 AND phone_hash IS NOT NULL AND NOT erased",
+            application_id,
+        )
+        return (_projection(row), row["phone_hash"]) if row is not None else None

@@ -1,15 +1,17 @@
-"""Screening API: FastAPI routes — auth -> validate -> domain -> store."""
+"""Screening API (routes): auth, parse, call one use case, answer; the use cases' refusals become
+404, 403, 409 or 422 here."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import datetime as dt
 import json
 import uuid
+from collections.abc import Iterator, Mapping
 from typing import Annotated, Literal
 
-import asyncpg
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from pydantic import (
     AwareDatetime,
@@ -17,37 +19,37 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    create_model,
     field_validator,
 )
 
-from services.screening import domain, store
-from shared.auth import Staff, require_admin, require_staff
-from shared.geography import resolve_state
-from shared.web import pool_of, runtime_of
+from services.screening import domain, usecases
+from services.screening.store import Store
+from shared.auth import Staff, out_of_scope, require_admin, require_scope, require_staff
+from shared.errors import invalid, state_code
+from shared.events import RUBRIC, RUBRIC_MAX, RUBRIC_MIN
+from shared.service import Runtime
+from shared.unit_of_work import UnitOfWork
+from shared.web import runtime_of, unit_of_work
 
 router = APIRouter(prefix="/v1")
 
-DECIDED = ("selected", "rejected", "no_show")
+screening_uow = unit_of_work(Store)
 
 
-def _today() -> dt.date:
-    return domain.local_date(dt.datetime.now(dt.timezone.utc))
-
-
-def _invalid(field: str, message: str) -> HTTPException:
-    return HTTPException(422, [{"field": field, "message": message}])
-
-
-def _state_code(text: str, field: str = "state") -> str:
-    code = resolve_state(text)
-    if code is None:
-        raise _invalid(field, f"not a state or union territory of India: {text!r}")
-    return code
-
-
-def _require_scope(staff: Staff, state: str) -> None:
-    if not staff.may_act_in(state):
-        raise HTTPException(403, f"your token does not cover {state}")
+@contextlib.contextmanager
+def refusals_as_http() -> Iterator[None]:
+    """A use case's refusal as its HTTP answer: 404 no case, 403 out of scope, 409 conflict, 422 a bad wave."""
+    try:
+        yield
+    except domain.CaseNotFound:
+        raise HTTPException(404, "no such case") from None
+    except usecases.OutOfScope as error:
+        raise out_of_scope(error.state) from None
+    except domain.Conflict as error:
+        raise HTTPException(409, str(error)) from None
+    except domain.InvalidWave as error:
+        raise invalid(error.field, str(error)) from None
 
 
 # --- the queue -----------------------------------------------------------------------------------
@@ -68,7 +70,7 @@ class Queue(BaseModel):
     next_cursor: str | None = Field(None, description="pass as ?cursor= for the next page; null on the last page")
 
 
-def _cursor(row: asyncpg.Record) -> str:
+def _cursor(row: Mapping) -> str:
     # Opaque to clients; it is the keyset position (deferred, submitted_at, application_id) of the last item.
     position = [row["status"] == "deferred", row["submitted_at"].isoformat(), str(row["application_id"])]
     return base64.urlsafe_b64encode(json.dumps(position).encode()).decode().rstrip("=")
@@ -82,25 +84,23 @@ def _position(cursor: str) -> tuple[bool, dt.datetime, uuid.UUID]:
             raise ValueError
         return deferred, moment, uuid.UUID(application_id)
     except (ValueError, TypeError, binascii.Error):
-        raise _invalid("cursor", "not a cursor this queue gave out") from None
+        raise invalid("cursor", "not a cursor this queue gave out") from None
 
 
 @router.get("/queue", response_model=Queue, tags=["interviews"])
 async def queue(state: str | None = Query(None, max_length=60), limit: int = Query(50, ge=1, le=200),
                 cursor: str | None = Query(None, max_length=300),
-                staff: Staff = Depends(require_staff), pool: asyncpg.Pool = Depends(pool_of)) -> Queue:
+                staff: Staff = Depends(require_staff), uow: UnitOfWork = Depends(screening_uow)) -> Queue:
     """Cases waiting for an interview: not deferred first, then oldest submitted_at, then application_id."""
     if state is not None:
-        state = _state_code(state)
-        _require_scope(staff, state)
+        state = state_code(state)
+        require_scope(staff, state)
         states = [state]
     else:
-        states = None if staff.is_admin or staff.states is None else sorted(staff.states)
-    after = _position(cursor) if cursor else store.QUEUE_START
-    rows = await store.waiting_cases(pool, states, limit + 1, after)
-    page = rows[:limit]
-    return Queue(items=[QueueItem(**dict(r)) for r in page],
-                 next_cursor=_cursor(page[-1]) if len(rows) > limit else None)
+        states = staff.visible_states()
+    page = await usecases.queue_page(uow, states, limit, _position(cursor) if cursor else None)
+    return Queue(items=[QueueItem(**dict(r)) for r in page.items],
+                 next_cursor=_cursor(page.items[-1]) if page.more else None)
 
 
 # --- interviews ----------------------------------------------------------------------------------
@@ -113,37 +113,21 @@ class ScheduleRequest(BaseModel):
     interviewer: str | None = Field(None, min_length=1, max_length=100)
 
 
-async def _locked_case(conn: asyncpg.Connection, application_id: uuid.UUID, staff: Staff) -> asyncpg.Record:
-    case = await store.case_for_update(conn, application_id)
-    if case is None or case["status"] == "erased":
-        raise HTTPException(404, "no such case")
-    _require_scope(staff, case["state"])
-    if case["status"] in DECIDED:
-        raise HTTPException(409, f"this case is already decided ({case['status']})")
-    if case["status"] == "deferred":
-        raise HTTPException(409, f"this case is deferred until polling in {case['state']} ends"
-                                 " (GET /v1/election-calendar)")
-    return case
-
-
 @router.post("/interviews", status_code=201, tags=["interviews"])
 async def schedule_interview(body: ScheduleRequest, staff: Staff = Depends(require_staff),
-                             pool: asyncpg.Pool = Depends(pool_of)) -> dict:
+                             uow: UnitOfWork = Depends(screening_uow)) -> dict:
     """Book (or re-book) one case's interview. 409 when decided or deferred."""
-    async with pool.acquire() as conn, conn.transaction():
-        case = await _locked_case(conn, body.application_id, staff)
-        await store.schedule_interview(conn, case, body.interview_at, body.interviewer)
+    with refusals_as_http():
+        await usecases.schedule_interview(uow, staff, body.application_id, body.interview_at, body.interviewer)
     return {"application_id": str(body.application_id), "status": "scheduled",
             "interview_at": body.interview_at.isoformat(), "interviewer": body.interviewer}
 
 
-class Rubric(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    communication: int = Field(ge=0, le=10, strict=True)
-    content_creation: int = Field(ge=0, le=10, strict=True)
-    social_media_reach: int = Field(ge=0, le=10, strict=True)
-    political_awareness: int = Field(ge=0, le=10, strict=True)
-    commitment: int = Field(ge=0, le=10, strict=True)
+# The five items of shared.events.RUBRIC, each a required integer RUBRIC_MIN..RUBRIC_MAX (true or 7.0 is no score).
+Rubric = create_model(
+    "Rubric", __config__=ConfigDict(extra="forbid"),
+    **{item: (int, Field(ge=RUBRIC_MIN, le=RUBRIC_MAX, strict=True)) for item in RUBRIC},
+)
 
 
 class ResultRequest(BaseModel):
@@ -155,22 +139,15 @@ class ResultRequest(BaseModel):
 
 @router.post("/interviews/{application_id}/result", tags=["interviews"])
 async def record_result(application_id: uuid.UUID, body: ResultRequest, staff: Staff = Depends(require_staff),
-                        pool: asyncpg.Pool = Depends(pool_of), runtime=Depends(runtime_of)) -> dict:
+                        uow: UnitOfWork = Depends(screening_uow), runtime: Runtime = Depends(runtime_of)) -> dict:
     """The result of a queued or scheduled case's interview; a no-show only for a scheduled one. 409 once decided."""
     if (body.scores is None) == (body.outcome is None):
-        raise _invalid("scores", "send either scores or outcome: no_show")
-    async with pool.acquire() as conn, conn.transaction():
-        case = await _locked_case(conn, application_id, staff)
-        if body.scores is not None:
-            rubric = body.scores.model_dump()
-            score = domain.score(rubric)
-            outcome = domain.outcome(score, runtime.settings.selection_threshold)
-        else:
-            if case["status"] != "scheduled":
-                raise HTTPException(409, "a no-show needs a scheduled interview")
-            rubric, score, outcome = None, None, "no_show"
-        await store.record_result(conn, case, outcome, score, rubric, body.interviewer)
-    return {"application_id": str(application_id), "outcome": outcome, "score": score}
+        raise invalid("scores", "send either scores or outcome: no_show")
+    rubric = None if body.scores is None else body.scores.model_dump()
+    with refusals_as_http():
+        decision = await usecases.record_result(uow, staff, application_id, rubric, body.interviewer,
+                                                runtime.settings.selection_threshold)
+    return {"application_id": str(application_id), "outcome": decision.outcome, "score": decision.score}
 
 
 # --- interview waves -----------------------------------------------------------------------------
@@ -211,31 +188,15 @@ class Wave(BaseModel):
 
 @router.post("/interview-waves", status_code=201, response_model=Wave, tags=["interviews"])
 async def schedule_wave(body: WaveRequest, staff: Staff = Depends(require_staff),
-                        pool: asyncpg.Pool = Depends(pool_of)) -> Wave:
+                        uow: UnitOfWork = Depends(screening_uow)) -> Wave:
     """Book the head of a state's queue into a day's slots, interviewers in turn, never double-booking one."""
-    state = _state_code(body.state)
-    _require_scope(staff, state)
-    today = _today()
-    if body.date < today:
-        raise _invalid("date", f"{body.date.isoformat()} is in the past (today in India is {today.isoformat()})")
-    try:
-        starts = domain.wave_slots(body.date, body.start, body.end, body.slot_minutes)
-    except ValueError as error:
-        raise _invalid("start", str(error)) from None
-    step = dt.timedelta(minutes=body.slot_minutes)
-    async with pool.acquire() as conn, conn.transaction():
-        await store.lock_waves(conn)
-        await store.lock_calendar(conn, exclusive=False)
-        calendar = await store.calendar_entry(conn, state)
-        if domain.is_deferred(state, today, calendar):
-            raise HTTPException(409, f"{state} is deferred: polling ends {calendar[state].isoformat()}")
-        busy = await store.booked_interviews(conn, body.interviewers, starts[0] - step, starts[-1] + step)
-        cases = await store.queued_for_wave(conn, state, len(starts) * len(body.interviewers))
-        slots = domain.plan_wave(body.date, body.start, body.end, body.slot_minutes, body.interviewers, cases,
-                                 busy=busy)
-        await store.schedule_wave(conn, state, slots)
-    return Wave(state=state, date=body.date, capacity=len(starts) * len(body.interviewers), scheduled=len(slots),
-                interviews=[WaveInterview(**s._asdict()) for s in slots])
+    state = state_code(body.state)
+    require_scope(staff, state)
+    with refusals_as_http():
+        wave = await usecases.schedule_wave(uow, state, body.date, body.start, body.end, body.slot_minutes,
+                                            body.interviewers)
+    return Wave(state=state, date=body.date, capacity=wave.capacity, scheduled=len(wave.slots),
+                interviews=[WaveInterview(**slot._asdict()) for slot in wave.slots])
 
 
 # --- the election calendar -----------------------------------------------------------------------
@@ -253,13 +214,10 @@ class Calendar(BaseModel):
 
 
 @router.get("/election-calendar", response_model=Calendar, tags=["election calendar"])
-async def election_calendar(staff: Staff = Depends(require_staff), pool: asyncpg.Pool = Depends(pool_of)) -> Calendar:
-    today = _today()
-    calendar = await store.election_calendar(pool)
-    return Calendar(today=today, items=[
-        CalendarEntry(state=state, polling_ends=ends, deferring=domain.is_deferred(state, today, calendar))
-        for state, ends in calendar.items()
-    ])
+async def election_calendar(staff: Staff = Depends(require_staff),
+                            uow: UnitOfWork = Depends(screening_uow)) -> Calendar:
+    today, entries = await usecases.election_calendar(uow)
+    return Calendar(today=today, items=[CalendarEntry(**entry._asdict()) for entry in entries])
 
 
 class PollingEnds(BaseModel):
@@ -281,25 +239,16 @@ class CalendarChange(CalendarEntry):
 
 @router.put("/election-calendar/{state}", response_model=CalendarChange, tags=["election calendar"])
 async def set_polling_ends(state: str, body: PollingEnds, staff: Staff = Depends(require_admin),
-                           pool: asyncpg.Pool = Depends(pool_of)) -> CalendarChange:
+                           uow: UnitOfWork = Depends(screening_uow)) -> CalendarChange:
     """Set a state's last polling day: its waiting cases are deferred through that day, released after it."""
-    state = _state_code(state)
-    today = _today()
-    async with pool.acquire() as conn, conn.transaction():
-        await store.lock_calendar(conn, exclusive=True)
-        await store.set_polling_ends(conn, state, body.polling_ends)
-        changed = await store.apply_calendar_to_state(conn, state, today)
-    return CalendarChange(state=state, polling_ends=body.polling_ends, changed=len(changed),
-                          deferring=domain.is_deferred(state, today, {state: body.polling_ends}))
+    state = state_code(state)
+    changed, deferring = await usecases.set_polling_ends(uow, state, body.polling_ends)
+    return CalendarChange(state=state, polling_ends=body.polling_ends, changed=changed, deferring=deferring)
 
 
 @router.delete("/election-calendar/{state}", status_code=204, tags=["election calendar"])
 async def clear_polling_ends(state: str, staff: Staff = Depends(require_admin),
-                             pool: asyncpg.Pool = Depends(pool_of)) -> Response:
+                             uow: UnitOfWork = Depends(screening_uow)) -> Response:
     """Clear a state's entry (no election): its deferred cases are released. 204 whether or not it had one."""
-    state = _state_code(state)
-    async with pool.acquire() as conn, conn.transaction():
-        await store.lock_calendar(conn, exclusive=True)
-        await store.clear_polling_ends(conn, state)
-        await store.apply_calendar_to_state(conn, state, _today())
+    await usecases.clear_polling_ends(uow, state_code(state))
     return Response(status_code=204)

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
-from services.screening import handlers
+from services.screening import handlers, jobs
 from services.screening.api import router
 from shared.events import InterviewScheduled, ScreeningCompleted, ScreeningQueued
 from shared.service import Runtime
@@ -22,7 +22,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await runtime.start(jobs=[handlers.release_due_cases])
+        await runtime.start(jobs=[jobs.release_due_cases])
         try:
             yield
         finally:

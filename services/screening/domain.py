@@ -1,22 +1,31 @@
-"""Screening domain: the rubric score, the outcome, election deferral, the queue order and interview waves."""
+"""Screening domain (pure): the rubric score and outcome, a case's lifecycle (what may be booked or
+decided, and the events that say so), election deferral, the queue order and interview waves."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from types import MappingProxyType
 from typing import Literal, NamedTuple
-from zoneinfo import ZoneInfo
+
+from shared.events import (
+    RUBRIC,
+    RUBRIC_MAX,
+    RUBRIC_MIN,
+    ApplicationSubmitted,
+    InterviewScheduled,
+    ScreeningCompleted,
+    ScreeningQueued,
+)
+from shared.geography import STATES
+from shared.india_time import IST
 
 Outcome = Literal["selected", "rejected"]
 WaitingStatus = Literal["queued", "deferred"]
 
-RUBRIC: tuple[str, ...] = ("communication", "content_creation", "social_media_reach", "political_awareness", "commitment")
-RUBRIC_MIN = 0
-RUBRIC_MAX = 10
-
-IST = ZoneInfo("Asia/Kolkata")
+DECIDED = ("selected", "rejected", "no_show")
 
 SLOT_MINUTES_MIN = 5
 SLOT_MINUTES_MAX = 240
@@ -56,22 +65,104 @@ def outcome(score: int, threshold: int) -> Outcome:
     return "selected" if score >= threshold else "rejected"
 
 
-# The March-May 2021 assembly elections, kept as history: they are the default
-# seed of the election calendar, and since every date is long past they defer
-# nothing today. Operators set current polling dates with
-# PUT /v1/election-calendar/{state}. The last polling day per state:
-# Assam 3 phases (27 Mar, 1 Apr, 6 Apr); Kerala, Tamil Nadu and Puducherry one
-# phase each (6 Apr); West Bengal 8 phases (27 Mar to 29 Apr). Counting was 2 May.
-ELECTIONS_2021: Mapping[str, date] = MappingProxyType(
-    {
-        "AS": date(2021, 4, 6),
-        "KL": date(2021, 4, 6),
-        "TN": date(2021, 4, 6),
-        "WB": date(2021, 4, 29),
-        "PY": date(2021, 4, 6),
-    }
-)
-DEFAULT_ELECTION_CALENDAR: Mapping[str, date] = ELECTIONS_2021
+# --- a case's lifecycle --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """One application's screening case, as booking and deciding see it."""
+
+    application_id: uuid.UUID
+    state: str
+    district: str
+    block: str | None
+    status: str
+    interviewer: str | None
+    submitted_at: datetime
+
+
+class CaseNotFound(Exception):
+    """No case for that application, or its case was erased."""
+
+
+class Conflict(Exception):
+    """The case (or state) is not in a status that allows the change; the message says why."""
+
+
+class CaseDecided(Conflict):
+    def __init__(self, status: str) -> None:
+        super().__init__(f"this case is already decided ({status})")
+        self.status = status
+
+
+class CaseDeferred(Conflict):
+    def __init__(self, state: str) -> None:
+        # Points the caller at the calendar, which says when the deferral ends.
+        super().__init__(f"this case is deferred until polling in {state} ends (GET /v1/election-calendar)")
+        self.state = state
+
+
+class NoShowUnbooked(Conflict):
+    def __init__(self) -> None:
+        super().__init__("a no-show needs a scheduled interview")
+
+
+class StateDeferred(Conflict):
+    def __init__(self, state: str, polling_ends: date) -> None:
+        super().__init__(f"{state} is deferred: polling ends {polling_ends.isoformat()}")
+        self.state, self.polling_ends = state, polling_ends
+
+
+def open_for_interview(case: Case | None) -> Case:
+    """The case, if it exists (an erased case does not); CaseNotFound otherwise."""
+    if case is None or case.status == "erased":
+        raise CaseNotFound
+    return case
+
+
+def _still_waiting(case: Case) -> None:
+    # A deferred case waits for its state's election to end: no one is interviewed in it meanwhile.
+    if case.status in DECIDED:
+        raise CaseDecided(case.status)
+    if case.status == "deferred":
+        raise CaseDeferred(case.state)
+
+
+def schedule(case: Case, interview_at: datetime, interviewer: str | None) -> InterviewScheduled:
+    """Book (or re-book) a queued or scheduled case's interview; a Conflict once decided or while deferred."""
+    _still_waiting(case)
+    # Events carry instants in UTC, like occurred_at; the API answers in the caller's or India's zone.
+    return InterviewScheduled(state=case.state, interview_at=interview_at.astimezone(timezone.utc),
+                              interviewer=interviewer)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A case's result: what the case records and the screening.completed that says so."""
+
+    outcome: Literal["selected", "rejected", "no_show"]
+    score: int | None
+    rubric: dict[str, int] | None
+    completed: ScreeningCompleted
+
+
+def decide(case: Case, rubric: Mapping[str, int] | None, threshold: int, interviewer: str | None) -> Decision:
+    """The result of a queued or scheduled case: scored against `threshold`, or a no-show (rubric None),
+    which needs a booked interview. A Conflict once decided or while deferred."""
+    _still_waiting(case)
+    if rubric is None:
+        if case.status != "scheduled":
+            raise NoShowUnbooked
+        result, points, items = "no_show", None, None
+    else:
+        points, items = score(rubric), dict(rubric)
+        result = outcome(points, threshold)
+    return Decision(result, points, items, ScreeningCompleted(
+        state=case.state, district=case.district, block=case.block, outcome=result, score=points, rubric=items,
+        interviewer=interviewer or case.interviewer, submitted_at=case.submitted_at))
+
+
+# --- election deferral ---------------------------------------------------------------------------
 
 
 def is_deferred(state: str, today: date, calendar: Mapping[str, date]) -> bool:
@@ -79,17 +170,65 @@ def is_deferred(state: str, today: date, calendar: Mapping[str, date]) -> bool:
 
     Polling ends at the end of the `polling_ends` day, so that day itself is
     still deferred and the cases are released on the day after. `today` is a
-    calendar day in India (see `local_date`), since polling days are.
+    calendar day in India (shared.india_time), since polling days are.
     """
     polling_ends = calendar.get(state)
     return polling_ends is not None and today <= polling_ends
 
 
-def local_date(moment: datetime, tz: tzinfo = IST) -> date:
-    """The calendar day an aware instant falls on in `tz` (IST unless given)."""
-    if moment.tzinfo is None:
-        raise ValueError("moment must be timezone-aware")
-    return moment.astimezone(tz).date()
+def waiting_status(state: str, today: date, calendar: Mapping[str, date]) -> tuple[WaitingStatus, str]:
+    """The status a waiting case of `state` has on `today`, and the reason its event gives."""
+    polling_ends = calendar.get(state)
+    if is_deferred(state, today, calendar):
+        return "deferred", f"election in {state}: polling ends {polling_ends.isoformat()}"
+    if polling_ends is not None:
+        return "queued", f"polling in {state} ended {polling_ends.isoformat()}"
+    return "queued", f"no election under way in {state}"
+
+
+def waiting(state: str, today: date, calendar: Mapping[str, date]) -> ScreeningQueued:
+    """The screening.queued a waiting case of `state` gets when it opens or its status changes on `today`."""
+    status, reason = waiting_status(state, today, calendar)
+    return ScreeningQueued(state=state, status=status, reason=reason)
+
+
+def released_states(today: date, calendar: Mapping[str, date]) -> list[str]:
+    """The states whose deferred cases are due to be queued again on `today`: every state not deferred."""
+    return [state for state in STATES if not is_deferred(state, today, calendar)]
+
+
+def ensure_not_deferred(state: str, today: date, calendar: Mapping[str, date]) -> None:
+    """StateDeferred while `state` is in an election: no wave is booked in it."""
+    if is_deferred(state, today, calendar):
+        raise StateDeferred(state, calendar[state])
+
+
+class NewCase(NamedTuple):
+    """A case to open for a submission, and the event that queues it."""
+
+    application_id: uuid.UUID
+    application: ApplicationSubmitted
+    queued: ScreeningQueued
+
+
+def new_case(application_id: uuid.UUID, application: ApplicationSubmitted, today: date,
+             calendar: Mapping[str, date]) -> NewCase:
+    """A submission's case, waiting as the election calendar says on `today`."""
+    return NewCase(application_id, application, waiting(application.state, today, calendar))
+
+
+def opened_events(cases: Sequence[NewCase], opened: Collection[uuid.UUID]) -> list[tuple[uuid.UUID, ScreeningQueued]]:
+    """One screening.queued per case that did open, in the given order, even if its application came twice."""
+    left = set(opened)
+    events = []
+    for case in cases:
+        if case.application_id in left:
+            left.discard(case.application_id)
+            events.append((case.application_id, case.queued))
+    return events
+
+
+# --- the queue and interview waves ---------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,16 +259,6 @@ class Slot(NamedTuple):
     application_id: str
     interview_at: datetime
     interviewer: str
-
-
-def waiting_status(state: str, today: date, calendar: Mapping[str, date]) -> tuple[WaitingStatus, str]:
-    """The status a waiting case of `state` has on `today`, and the reason its event gives."""
-    polling_ends = calendar.get(state)
-    if is_deferred(state, today, calendar):
-        return "deferred", f"election in {state}: polling ends {polling_ends.isoformat()}"
-    if polling_ends is not None:
-        return "queued", f"polling in {state} ended {polling_ends.isoformat()}"
-    return "queued", f"no election under way in {state}"
 
 
 def _window_problems(start: time, end: time, slot_minutes: int) -> list[str]:
@@ -172,6 +301,31 @@ def wave_slots(day: date, start: time, end: time, slot_minutes: int, tz: tzinfo 
     if problems:
         raise ValueError("; ".join(problems))
     return _slot_starts(day, start, end, slot_minutes, tz)
+
+
+class InvalidWave(ValueError):
+    """A wave that cannot be planned; `field` names the part of the request at fault."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def wave_starts(day: date, start: time, end: time, slot_minutes: int, today: date, tz: tzinfo = IST) -> list[datetime]:
+    """The slot starts of a wave on `day`, which may not be before `today` (both Indian days); InvalidWave
+    for a past day or an unusable window."""
+    if day < today:
+        raise InvalidWave("date", f"{day.isoformat()} is in the past (today in India is {today.isoformat()})")
+    try:
+        return wave_slots(day, start, end, slot_minutes, tz)
+    except ValueError as error:
+        raise InvalidWave("start", str(error)) from None
+
+
+def booking_horizon(starts: Sequence[datetime], slot_minutes: int) -> tuple[datetime, datetime]:
+    """The instants between which an interview an interviewer already has can collide with a wave's slots."""
+    step = timedelta(minutes=slot_minutes)
+    return starts[0] - step, starts[-1] + step
 
 
 def plan_wave(
@@ -224,3 +378,9 @@ def plan_wave(
         Slot(application_id=case.application_id, interview_at=at, interviewer=name)
         for case, (at, name) in zip(chosen, free)
     ]
+
+
+def booked(state: str, slot: Slot) -> InterviewScheduled:
+    """The screening.interview-scheduled of a case a wave booked."""
+    return InterviewScheduled(state=state, interview_at=slot.interview_at.astimezone(timezone.utc),
+                              interviewer=slot.interviewer)

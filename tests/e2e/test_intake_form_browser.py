@@ -11,7 +11,8 @@ import httpx
 import pytest
 from playwright.async_api import async_playwright
 
-from services.intake.domain import FieldError, message
+from services.intake.domain.messages import message
+from services.intake.domain.validation import FieldError
 from tests.support import admin_headers, service_process
 
 CHROMIUM = Path("/usr/bin/chromium")

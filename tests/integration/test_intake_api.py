@@ -68,7 +68,8 @@ async def test_an_application_is_normalized_stored_and_published(stack, intake, 
     assert (data["full_name"], data["phone"], data["email"], data["state"], data["district"], data["block"]) == (
         "आशा मीणा", "+919829012345", "Asha@example.com", "RJ", "Jaipur", "Sanganer")
     assert data["social"] == {"twitter": "@asha"} and data["source"] == "web-form" and data["age"] == 24
-    row = await intake_db.fetchrow("SELECT * FROM applications WHERE application_id = $1", uuid.UUID(body["application_id"]))
+    row = await intake_db.fetchrow("SELECT * FROM applications WHERE application_id = $1",
+                                   uuid.UUID(body["application_id"]))
     assert row["phone"] == "+919829012345" and row["state"] == "RJ" and len(row["phone_hash"]) == 64
 
 

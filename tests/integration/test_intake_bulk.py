@@ -16,7 +16,7 @@ import httpx
 import psutil
 import pytest
 
-from services.intake import domain
+from services.intake.domain import bulk
 from shared.runtime.infra import free_port
 from tests.support import form_key_headers, topic_envelopes
 
@@ -75,7 +75,8 @@ async def test_csv_rows_are_imported_with_row_errors_and_duplicates(stack, intak
     assert len(events) == 1 + 3003 and set(by_id.values()) == {1}  # one event per new application, none else
     assert set(by_id) == {str(r["application_id"]) for r in rows.values()}
     asha = next(e for e in events if e["data"]["phone"] == "+919000000002")
-    assert asha["data"]["skills"] == ["content_writing", "translation"] and asha["data"]["social"] == {"twitter": "@asha"}
+    assert asha["data"]["skills"] == ["content_writing", "translation"]
+    assert asha["data"]["social"] == {"twitter": "@asha"}
     assert asha["data"]["source"] == "web-form" and asha["data"]["district"] == "Jaipur"
     # the stored row and the event are one: the event id is remembered for erasure
     assert rows["+919000000002"]["submitted_event_id"] == uuid.UUID(asha["event_id"])
@@ -124,7 +125,7 @@ async def test_the_error_list_is_capped_the_counts_are_not(intake) -> None:
     response = await intake.post("/v1/applications/bulk", content=b"{}\n" * 1_500, headers=NDJSON)
     result = response.json()
     assert (result["accepted"], result["rejected"]) == (0, 1_500)
-    assert len(result["errors"]) == domain.BULK_MAX_ERRORS and result["errors"][-1]["row"] == 167  # 6 fields a row
+    assert len(result["errors"]) == bulk.BULK_MAX_ERRORS and result["errors"][-1]["row"] == 167  # 6 fields a row
 
 
 async def test_bodies_that_cannot_be_read_are_refused_whole(intake) -> None:
@@ -153,8 +154,8 @@ async def test_a_bulk_row_and_a_single_post_of_one_phone_make_one_application(in
     assert bulk.json()["accepted"] + bulk.json()["duplicates"] == 4001
     assert (single.status_code == 201) == (bulk.json()["duplicates"] == 1)
     assert await intake_db.fetchval("SELECT count(*) FROM applications WHERE phone = '+917100000001'") == 1
-    assert await intake_db.fetchval("SELECT count(*) FROM outbox o JOIN applications a ON o.key = a.application_id::text"
-                               " WHERE a.phone = '+917100000001'") == 1
+    assert await intake_db.fetchval("SELECT count(*) FROM outbox o JOIN applications a"
+                                    " ON o.key = a.application_id::text WHERE a.phone = '+917100000001'") == 1
 
 
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL])

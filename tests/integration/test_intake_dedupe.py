@@ -49,5 +49,6 @@ async def test_fifty_concurrent_posts_of_one_phone_make_one_application(stack, i
         assert await conn.fetchval("SELECT count(*) FROM outbox WHERE key = $1", application_id) == 1
     finally:
         await conn.close()
-    events = [e for e in await topic_envelopes(stack.kafka_bootstrap_servers, "applications.submitted", settle=1.5) if e["data"]["phone"] == f"+91{digits}"]
+    events = [e for e in await topic_envelopes(stack.kafka_bootstrap_servers, "applications.submitted", settle=1.5)
+              if e["data"]["phone"] == f"+91{digits}"]
     assert [e["application_id"] for e in events] == [application_id]  # exactly one event reached Kafka

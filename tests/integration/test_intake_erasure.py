@@ -59,8 +59,8 @@ async def test_an_admin_erases_personal_data_and_intake_publishes_it(stack, inta
                             + [dict(r) for r in await intake_db.fetch("SELECT * FROM outbox")], default=str)
     for value in personal_values(body):
         assert value not in everything, value
-    [scrubbed] = await intake_db.fetch("SELECT payload FROM outbox WHERE key = $1 AND event_type = 'application.submitted'",
-                                  application_id)
+    [scrubbed] = await intake_db.fetch(
+        "SELECT payload FROM outbox WHERE key = $1 AND event_type = 'application.submitted'", application_id)
     data = json.loads(scrubbed["payload"])["data"]
     assert (data["state"], data["district"], data["full_name"], data["phone"]) == ("MP", "Bhopal", "", "")
 
@@ -124,23 +124,23 @@ async def test_a_re_application_of_an_erased_phone_is_still_a_duplicate(intake, 
                                                          "duplicate": True}
     assert await intake_db.fetchval("SELECT full_name FROM applications WHERE application_id = $1",
                                uuid.UUID(application_id)) is None
-    assert await intake_db.fetchval("SELECT count(*) FROM outbox WHERE key = $1", application_id) == 2  # submitted, erased
+    # its submitted and erased events only
+    assert await intake_db.fetchval("SELECT count(*) FROM outbox WHERE key = $1", application_id) == 2
 
 
-async def test_bulk_imported_and_older_rows_have_their_event_scrubbed_too(intake, intake_db) -> None:
+async def test_bulk_imported_and_single_rows_have_their_event_scrubbed_too(intake, intake_db) -> None:
     body = application()
     line = json.dumps(body).encode() + b"\n"
     imported = await intake.post("/v1/applications/bulk", content=line, headers={
         **form_key_headers(), "Content-Type": "application/x-ndjson"})
     assert imported.json()["accepted"] == 1
     bulk_id = str(await intake_db.fetchval("SELECT application_id FROM applications WHERE full_name = $1",
-                                      body["full_name"]))
-    older_id, older = await submitted(intake, intake_db)
-    # a row from before submitted_event_id existed: its event is found by key
-    await intake_db.execute("UPDATE applications SET submitted_event_id = NULL WHERE application_id = $1",
-                       uuid.UUID(older_id))
-    for application_id in (bulk_id, older_id):
+                                           body["full_name"]))
+    single_id, single = await submitted(intake, intake_db)
+    for application_id in (bulk_id, single_id):
         assert (await erase(intake, application_id, headers=admin_headers())).status_code == 204
     outbox = json.dumps([r["payload"] for r in await intake_db.fetch("SELECT payload FROM outbox")])
-    for value in personal_values(body) + personal_values(older):
+    for value in personal_values(body) + personal_values(single):
         assert value not in outbox
+    # every application row names its submitted event (migration 003): erasure scrubs that event by its id
+    assert await intake_db.fetchval("SELECT count(*) FROM applications WHERE submitted_event_id IS NULL") == 0

@@ -10,8 +10,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from aiokafka import AIOKafkaConsumer
 
-from services.placement import store
+from services.placement import usecases
 from services.placement.app import create_app
+from services.placement.store import Store
 from shared import db as shared_db
 from shared.broker import make_producer
 from shared.events import (
@@ -21,6 +22,7 @@ from shared.events import (
     ScreeningCompleted,
     new_event,
 )
+from shared.unit_of_work import UnitOfWork
 from tests.support import (
     ADMIN_TOKEN,
     INTERVIEWER_TOKEN,
@@ -147,6 +149,10 @@ async def test_units_list_what_exists_with_seats_taken(placement) -> None:
     ]
     districts = await placement.get("/v1/units?state=rj&level=district", headers=INTERVIEWER)
     assert districts.json() == [{"unit_id": "RJ/Jaipur", "level": "district", "capacity": 1, "filled": 1}]
+    # A state is named by its code or its English or Hindi name, as everywhere.
+    for name in ("Rajasthan", "राजस्थान"):
+        named = await placement.get("/v1/units", params={"state": name, "level": "district"}, headers=INTERVIEWER)
+        assert named.json() == districts.json(), name
     everywhere = await placement.get("/v1/units?level=state", headers=ADMIN)
     assert [u["unit_id"] for u in everywhere.json()] == ["RJ", "UP"]
 
@@ -165,8 +171,11 @@ async def test_staff_only_and_scoped_interviewers_see_their_states(placement) ->
 
 
 async def test_bad_input_is_422_and_changes_are_for_admins(placement) -> None:
-    for query in ("state=XX", "state=RAJ", "level=waitlist", "level=unit"):
-        assert (await placement.get(f"/v1/units?{query}", headers=ADMIN)).status_code == 422, query
+    for query, field in (("state=XX", "state"), ("state=RAJ", "state"), ("level=waitlist", "level"),
+                         ("level=unit", "level")):
+        response = await placement.get(f"/v1/units?{query}", headers=ADMIN)
+        assert response.status_code == 422, query
+        assert [entry["field"] for entry in response.json()["detail"]] == [field], response.text
     for body in ({}, {"state": None}, {"state": -1}, {"block": "ten"}, {"district": 1.5}, {"overrides": {}},
                  {"state": 10**9}, [1]):
         response = await placement.put("/v1/capacity", headers=ADMIN, json=body)
@@ -179,7 +188,11 @@ async def test_bad_input_is_422_and_changes_are_for_admins(placement) -> None:
     assert (await placement.delete(url, headers=RJ_ONLY)).status_code == 403
     for body in ({}, {"capacity": -1}, {"capacity": 2, "extra": 1}, {"capacity": "2x"}):
         assert (await placement.put(url, headers=ADMIN, json=body)).status_code == 422, body
-    assert (await placement.put("/v1/units/RJ//Sanganer/capacity", headers=ADMIN, json={"capacity": 2})).status_code == 422
+    malformed = await placement.put("/v1/units/RJ//Sanganer/capacity", headers=ADMIN, json={"capacity": 2})
+    assert malformed.status_code == 422
+    # The one 422 shape (it was a plain string here): one {"field", "message"} entry per bad field.
+    [entry] = malformed.json()["detail"]
+    assert entry["field"] == "unit_id" and "not a unit id" in entry["message"], malformed.text
     for unknown in ("RJ/Ajmer", "RJ/Jaipur/Amber", "ZZ", "MH"):
         response = await placement.put(f"/v1/units/{unknown}/capacity", headers=ADMIN, json={"capacity": 2})
         assert response.status_code == 404, unknown
@@ -242,12 +255,18 @@ async def test_erasure_re_places_the_state_and_an_early_erasure_means_never_plac
     assert await pool.fetchval("SELECT count(*) FROM outbox") == before
 
 
-async def test_a_capacity_change_cut_short_is_finished_by_a_replica(placement, pool) -> None:
+async def test_a_capacity_change_cut_short_is_finished_by_a_replica(placement, pool, monkeypatch) -> None:
     # As if the replica that took PUT /v1/capacity died after committing the change, before re-placing.
-    await store.set_level_capacities(pool, {"district": 0})
-    assert await pool.fetchval("SELECT count(*) FROM states_to_replace") == 2
+    async def dies(uow) -> int:
+        raise RuntimeError("the replica died")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(usecases, "re_place_marked_states", dies)
+        with pytest.raises(RuntimeError):
+            await usecases.set_level_capacities(UnitOfWork(pool, Store), {"district": 0})
+    assert await pool.fetchval("SELECT count(*) FROM states_to_re_place") == 2
     async with running(create_app):  # a second replica: it finishes the marked states as it starts
-        await eventually(lambda: pool.fetchval("SELECT count(*) = 0 FROM states_to_replace"))
+        await eventually(lambda: pool.fetchval("SELECT count(*) = 0 FROM states_to_re_place"))
     assert await seat(placement, "d") == ("block", "RJ/Jaipur/Sanganer")
     assert await seat(placement, "b") == ("state", "RJ")
     units = (await placement.get("/v1/units?state=RJ&level=district", headers=ADMIN)).json()

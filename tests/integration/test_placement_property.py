@@ -5,6 +5,7 @@ placement.changed stream, applied in order, rebuilds exactly that placement."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -14,8 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.placement import domain, handlers, store
-from shared import inbox
+from services.placement import domain, usecases
+from services.placement.store import Store
 from shared.events import (
     ApplicationErased,
     Envelope,
@@ -23,6 +24,7 @@ from shared.events import (
     new_event,
     parse_event,
 )
+from shared.unit_of_work import UnitOfWork
 from tests.support import migrated_pool
 
 SCHEMA = "placement"
@@ -48,7 +50,7 @@ class SetLevels:
 @dataclass(frozen=True)
 class SetUnit:
     unit_id: str
-    capacity: int | None
+    capacity: int
 
 
 @st.composite
@@ -72,7 +74,8 @@ def histories(draw):
             events.append(_with_id(new_event("screening", application_id, completed,
                                               T0 + timedelta(hours=draw(st.integers(1, 2)))), draw(st.uuids())))
         for _ in range(draw(st.sampled_from([0, 0, 1, 2]))):
-            events.append(_with_id(new_event("intake", application_id, ApplicationErased(erased_at=T0)), draw(st.uuids())))
+            erasure = new_event("intake", application_id, ApplicationErased(erased_at=T0))
+            events.append(_with_id(erasure, draw(st.uuids())))
     operations: list = list(events)
     if draw(st.booleans()):
         operations.append(SetLevels(draw(st.fixed_dictionaries({}, optional={
@@ -92,7 +95,7 @@ def _with_id(envelope: Envelope, event_id: uuid.UUID) -> Envelope:
 
 async def reset(pool: asyncpg.Pool) -> None:
     async with pool.acquire() as conn:
-        await conn.execute("TRUNCATE candidates, erased, outbox, inbox, unit_capacity, states_to_replace")
+        await conn.execute("TRUNCATE candidates, erased, outbox, inbox, unit_capacity, states_to_re_place")
         await conn.executemany("UPDATE level_capacity SET capacity = $2 WHERE level = $1", list(START.items()))
 
 
@@ -100,22 +103,21 @@ async def deliver(pool: asyncpg.Pool, envelope: Envelope) -> None:
     """What shared.broker.Consumer does with one message, retrying a deadlock as it would."""
     while True:
         try:
-            async with pool.acquire() as conn, conn.transaction():
-                if await inbox.claim(conn, "placement", envelope):
-                    await handlers.handle(conn, envelope, envelope.payload())
+            await usecases.apply_events(UnitOfWork(pool, Store), [(envelope, envelope.payload())])
             return
         except asyncpg.DeadlockDetectedError:
             continue
 
 
 async def apply(pool: asyncpg.Pool, operation) -> None:
+    uow = UnitOfWork(pool, Store)
     if isinstance(operation, Envelope):
         await deliver(pool, operation)
     elif isinstance(operation, SetLevels):
-        await store.set_level_capacities(pool, operation.levels)
-        await store.replace_marked_states(pool)
+        await usecases.set_level_capacities(uow, operation.levels)
     else:
-        await store.set_unit_capacity(pool, operation.unit_id, operation.capacity)
+        with contextlib.suppress(usecases.UnknownUnit):  # a unit nobody could sit in yet: changes nothing
+            await usecases.set_unit_capacity(uow, operation.unit_id, operation.capacity)
 
 
 def expected_candidates(events: list[Envelope]) -> dict[str, list[domain.Candidate]]:
@@ -162,8 +164,7 @@ async def replayed_stream(pool: asyncpg.Pool) -> dict[str, tuple[domain.Seat, in
 
 
 async def check(pool: asyncpg.Pool, events: list[Envelope]) -> None:
-    async with pool.acquire() as conn:
-        capacities = await store.capacities(conn)
+    capacities = await usecases.capacities(UnitOfWork(pool, Store))
     expected: dict[str, tuple[domain.Seat, int]] = {}
     for state, candidates in expected_candidates(events).items():
         scores = {c.application_id: c.score for c in candidates}
@@ -172,7 +173,7 @@ async def check(pool: asyncpg.Pool, events: list[Envelope]) -> None:
     assert await stored_seats(pool) == expected
     streamed = await replayed_stream(pool)
     assert {k: seat for k, (seat, _) in streamed.items()} == {k: seat for k, (seat, _) in expected.items()}
-    assert not await pool.fetchval("SELECT count(*) FROM states_to_replace")
+    assert not await pool.fetchval("SELECT count(*) FROM states_to_re_place")
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -1,6 +1,6 @@
-"""Replaying every topic from the start moves no reporting number: into a fresh consumer group (the
-handlers' effects are idempotent by themselves), and into reporting's own group (its inbox turns
-every redelivered event away)."""
+"""Replaying every topic from the start moves no reporting number: into a fresh consumer group (each
+event's effect is idempotent by itself), and into reporting's own group (its inbox turns every
+redelivered event away)."""
 
 from __future__ import annotations
 
@@ -13,14 +13,22 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from services.intake.app import create_app as intake_app
 from services.placement.app import create_app as placement_app
-from services.reporting import handlers, live
+from services.reporting import jobs, usecases
 from services.reporting.app import create_app as reporting_app
-from services.reporting.live import CONSUMER_LAG
+from services.reporting.jobs import CONSUMER_LAG
+from services.reporting.store import Store
 from services.screening.app import create_app as screening_app
 from shared.broker import Consumer, make_broker, make_producer
 from shared.events import TOPICS
 from shared.metrics import EVENTS_CONSUMED
-from tests.support import admin_headers, eventually, form_key_headers, running
+from shared.unit_of_work import UnitOfWork
+from tests.support import (
+    PHONE_HASH_KEY,
+    admin_headers,
+    eventually,
+    form_key_headers,
+    running,
+)
 
 STATES = ["Rajasthan", "RJ", "राजस्थान", "UP", "MH", "Bihar", "RJ", "GJ", "KL", "RJ", "UP", "TN"]
 DISTRICTS = ["Jaipur", "Kota", "Ajmer", "Lucknow", "Pune", "Patna", "Jodhpur", "Ahmedabad", "Ernakulam",
@@ -49,7 +57,7 @@ def consumed(group: str, result: str) -> int:
 
 async def count_messages(servers: str) -> dict[TopicPartition, int]:
     """Messages in each partition of every topic, counted by reading them all (not by asking the
-    broker for offsets, which the embedded broker answers short: see live.log_ends)."""
+    broker for offsets, which the embedded broker answers short: see jobs.log_ends)."""
     reader = AIOKafkaConsumer(bootstrap_servers=servers, enable_auto_commit=False)
     await reader.start()
     try:
@@ -80,7 +88,7 @@ async def quiescent(servers: str, apps) -> dict[TopicPartition, int]:
         if any([await app.state.runtime.relay.pending() for app in apps]):
             return False
         first = await count_messages(servers)
-        await asyncio.sleep(live.LAG_POLL_SECONDS + 1)  # one more lag reading after the last message
+        await asyncio.sleep(jobs.LAG_POLL_SECONDS + 1)  # one more lag reading after the last message
         return lag() == 0 and await count_messages(servers) == first and first
     return await eventually(settled, timeout=60, interval=0.5)
 
@@ -112,7 +120,7 @@ async def publish_again(servers: str) -> int:
 
 
 async def test_replaying_every_topic_moves_no_number(stack, monkeypatch) -> None:
-    monkeypatch.setattr(live, "LAG_POLL_SECONDS", 1.0)  # the lag gauge tells when reporting is done
+    monkeypatch.setattr(jobs, "LAG_POLL_SECONDS", 1.0)  # the lag gauge tells when reporting is done
     async with contextlib.AsyncExitStack() as services:
         intake = await services.enter_async_context(running(intake_app))
         screening = await services.enter_async_context(running(screening_app))
@@ -157,13 +165,16 @@ async def test_replaying_every_topic_moves_no_number(stack, monkeypatch) -> None
             assert before["states"][0]["state"] == "RJ" and before["states"][0]["applications"] == 5
 
             # 1. A fresh consumer group reads every topic from the start into the same database.
-            # Its inbox name is new, so nothing is turned away: the handlers' effects must be
-            # idempotent by themselves.
+            # Its inbox name is new, so nothing is turned away: each event's effect must be
+            # idempotent by itself.
             total = sum(messages.values())
             group = f"reporting-replay-{uuid.uuid4().hex[:8]}"
             broker = make_broker(stack.kafka_bootstrap_servers, "reporting-replay")
-            Consumer(broker, group=group, topics=TOPICS, handler=handlers.handle, batch_handler=handlers.handle_batch,
-                     pool=reporting.app.state.runtime.db)
+            uow = UnitOfWork(reporting.app.state.runtime.db(), Store)
+
+            async def apply_under_the_group_name(events) -> None:
+                await usecases.apply_events(uow, events, PHONE_HASH_KEY.encode(), consumer=group)
+            Consumer(broker, group=group, topics=TOPICS, handle=apply_under_the_group_name)
             await broker.start()
             try:
                 async def replayed():

@@ -1,4 +1,5 @@
-"""Screening's batch handler leaves the same cases and queues the same events as one event at a time."""
+"""Screening's consumer use case, given batches, leaves the same cases and queues the same events as one
+event at a time."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.screening import handlers
+from services.screening import usecases
+from services.screening.store import Store
 from shared.events import ApplicationErased, ApplicationSubmitted, new_event
+from shared.unit_of_work import UnitOfWork
 from tests.support import migrated_pool
 
 IDS = [uuid.UUID(int=i + 1) for i in range(4)]
@@ -38,7 +41,8 @@ async def outcome(pool) -> tuple[list, list]:
         "SELECT application_id, status, full_name IS NULL, phone IS NULL FROM cases ORDER BY application_id")]
     queued = [(r["key"], r["payload"].split('"data":')[1]) for r in await pool.fetch(
         "SELECT key, payload FROM outbox ORDER BY id")]
-    await pool.execute("TRUNCATE cases, erased, outbox")
+    # The inbox too: the same events are applied again, in batches, on the emptied tables.
+    await pool.execute("TRUNCATE cases, erased, outbox, inbox")
     return cases, queued
 
 
@@ -48,14 +52,13 @@ async def outcome(pool) -> tuple[list, list]:
 async def test_batches_do_what_one_at_a_time_does(pool, script, size) -> None:
     # A submission can come twice (the same application under a new event id, as a replay would not,
     # but a second publisher might); an erasure can come before its submission.
-    events = [submitted(i) if kind == "submit" else erased(i) for kind, i in script]
-    for envelope in events:
-        async with pool.acquire() as conn, conn.transaction():
-            await handlers.handle(conn, envelope, envelope.payload())
+    events = [(e, e.payload()) for e in (submitted(i) if kind == "submit" else erased(i) for kind, i in script)]
+    uow = UnitOfWork(pool, Store)
+    for event in events:
+        await usecases.apply_events(uow, [event])
     one_at_a_time = await outcome(pool)
     for start in range(0, len(events), size):
-        async with pool.acquire() as conn, conn.transaction():
-            await handlers.handle_batch(conn, [(e, e.payload()) for e in events[start:start + size]])
+        await usecases.apply_events(uow, events[start:start + size])
     assert await outcome(pool) == one_at_a_time
     cases, queued = one_at_a_time
     # Sanity of the reference itself: a case opens only for a submission not preceded by its erasure.

@@ -7,15 +7,18 @@ from datetime import timedelta
 
 import pytest
 
-from services.screening import handlers
+from services.screening import usecases
 from services.screening.app import create_app
-from services.screening.domain import DEFAULT_ELECTION_CALENDAR
+from services.screening.store import Store
 from shared.settings import Settings
+from shared.unit_of_work import UnitOfWork
 from tests.support import ADMIN, events, eventually, running, submission, submit, today
 
 RUBRIC = {"communication": 8, "content_creation": 7, "social_media_reach": 6, "political_awareness": 9,
           "commitment": 8}
 RELEASE_SECONDS = 0.3
+# The shipped calendar (migrations/002): the last polling day of the March-May 2021 assembly elections.
+ELECTIONS_2021 = {"AS": "2021-04-06", "KL": "2021-04-06", "TN": "2021-04-06", "WB": "2021-04-29", "PY": "2021-04-06"}
 
 
 @pytest.fixture(scope="module")
@@ -24,14 +27,18 @@ async def screening(stack):
         yield client
 
 
-def pool_of(client):
-    return client.app.state.runtime.db()
+def unit_of_work(client) -> UnitOfWork:
+    return UnitOfWork(client.app.state.runtime.db(), Store)
 
 
 async def statuses(db, ids) -> list[str]:
     rows = await db.fetch(
         "SELECT application_id::text, status FROM screening.cases WHERE application_id = ANY($1::uuid[])", ids)
     return [dict(rows)[i] for i in ids]
+
+
+async def calendar_states(client) -> set[str]:
+    return {i["state"] for i in (await client.get("/v1/election-calendar", headers=ADMIN)).json()["items"]}
 
 
 async def put(client, state: str, day) -> dict:
@@ -43,8 +50,7 @@ async def put(client, state: str, day) -> dict:
 async def test_the_shipped_calendar_is_seeded(screening, db) -> None:
     calendar = (await screening.get("/v1/election-calendar", headers=ADMIN)).json()
     assert calendar["today"] == today().isoformat()
-    assert {i["state"]: i["polling_ends"] for i in calendar["items"]} == {
-        state: day.isoformat() for state, day in DEFAULT_ELECTION_CALENDAR.items()}
+    assert {i["state"]: i["polling_ends"] for i in calendar["items"]} == ELECTIONS_2021
     assert not any(i["deferring"] for i in calendar["items"]), "2021's elections defer nothing now"
 
 
@@ -72,7 +78,8 @@ async def test_a_polling_day_defers_waiting_cases_and_clearing_it_releases_them(
 
     [late] = await submit(stack, db, submission("KA", 20))
     assert await events(db, late) == [
-        {"state": "KA", "status": "deferred", "reason": f"election in KA: polling ends {polling_ends + timedelta(days=1)}"}]
+        {"state": "KA", "status": "deferred",
+         "reason": f"election in KA: polling ends {polling_ends + timedelta(days=1)}"}]
     queue = (await screening.get("/v1/queue?state=KA", headers=ADMIN)).json()["items"]
     assert [i["application_id"] for i in queue] == waiting + [late]
     assert {i["status"] for i in queue} == {"deferred"}
@@ -92,7 +99,7 @@ async def test_a_polling_day_defers_waiting_cases_and_clearing_it_releases_them(
     for application_id in waiting + [late]:
         assert (await events(db, application_id))[-1] == {
             "state": "KA", "status": "queued", "reason": "no election under way in KA"}
-    assert "KA" not in {i["state"] for i in (await screening.get("/v1/election-calendar", headers=ADMIN)).json()["items"]}
+    assert "KA" not in await calendar_states(screening)
     assert (await screening.delete("/v1/election-calendar/KA", headers=ADMIN)).status_code == 204
     assert [len(await events(db, application_id)) for application_id in waiting] == [3, 3, 3]
 
@@ -115,9 +122,9 @@ async def test_release_by_time_on_an_injected_day(screening, stack, db) -> None:
     await put(screening, "KL", polling_ends)
     assert await statuses(db, ids) == ["deferred", "deferred"]
 
-    await handlers.release_due(pool_of(screening), polling_ends)
+    await usecases.release_due(unit_of_work(screening), polling_ends)
     assert await statuses(db, ids) == ["deferred", "deferred"], "still deferred on the last polling day"
-    await handlers.release_due(pool_of(screening), polling_ends + timedelta(days=1))
+    await usecases.release_due(unit_of_work(screening), polling_ends + timedelta(days=1))
     assert await statuses(db, ids) == ["queued", "queued"]
     for application_id in ids:
         assert [e["status"] for e in await events(db, application_id)] == ["queued", "deferred", "queued"]
@@ -142,7 +149,8 @@ async def test_the_background_job_releases_once_polling_has_ended(screening, sta
     for application_id in ids:
         assert await events(db, application_id) == [
             {"state": "OD", "status": "queued", "reason": "no election under way in OD"},
-            {"state": "OD", "status": "deferred", "reason": f"election in OD: polling ends {today() + timedelta(days=5)}"},
+            {"state": "OD", "status": "deferred",
+             "reason": f"election in OD: polling ends {today() + timedelta(days=5)}"},
             {"state": "OD", "status": "queued", "reason": f"polling in OD ended {yesterday}"},
         ]
 
@@ -152,7 +160,7 @@ async def test_replicas_releasing_at_once_release_each_case_once(screening, stac
     polling_ends = today() + timedelta(days=3)
     await put(screening, "TR", polling_ends)
 
-    counts = await asyncio.gather(*[handlers.release_due(pool_of(screening), polling_ends + timedelta(days=1))
+    counts = await asyncio.gather(*[usecases.release_due(unit_of_work(screening), polling_ends + timedelta(days=1))
                                     for _ in range(3)])
     assert sum(counts) == 30
     assert await statuses(db, ids) == ["queued"] * 30
@@ -172,7 +180,7 @@ async def test_replicas_releasing_at_once_release_each_case_once(screening, stac
 async def test_bad_calendar_changes_get_422(screening, state, body) -> None:
     response = await screening.put(f"/v1/election-calendar/{state}", headers=ADMIN, json=body)
     assert response.status_code == 422, response.text
-    assert "RJ" not in {i["state"] for i in (await screening.get("/v1/election-calendar", headers=ADMIN)).json()["items"]}
+    assert "RJ" not in await calendar_states(screening)
 
 
 async def test_cases_arriving_while_the_calendar_changes_all_get_its_status(screening, stack, db) -> None:

@@ -10,7 +10,7 @@ from datetime import datetime, time, timedelta
 import pytest
 
 from services.screening.app import create_app
-from services.screening.domain import IST
+from shared.india_time import IST
 from tests.support import ADMIN, events, running, submission, submit, today
 
 RUBRIC = {"communication": 8, "content_creation": 7, "social_media_reach": 6, "political_awareness": 9,
@@ -208,7 +208,8 @@ async def test_waves_at_once_never_book_a_case_twice(screening, stack, db) -> No
 
 
 @pytest.mark.parametrize("change, field", [
-    ({"days": -1}, "date"), ({"start": "11:00", "end": "10:00"}, "start"), ({"start": "10:00", "end": "10:20"}, "start"),
+    ({"days": -1}, "date"), ({"start": "11:00", "end": "10:00"}, "start"),
+    ({"start": "10:00", "end": "10:20"}, "start"),
     ({"slot_minutes": 4}, "slot_minutes"), ({"slot_minutes": 241}, "slot_minutes"),
     ({"interviewers": []}, "interviewers"), ({"interviewers": ["asha", "asha"]}, "interviewers"),
     ({"interviewers": [" "]}, "interviewers.0"), ({"state": "XX"}, "state"), ({"start": "10:00+05:30"}, "start"),

@@ -1,4 +1,4 @@
--- Counters that reads take as they are, kept by the handlers in the same transaction as the inbox
+-- Counters that reads take as they are, kept by the consumer use case in the same transaction as the inbox
 -- row and the application's projection (each event adds tallies(new) - tallies(old), domain.py).
 -- A recount from `applications` gives the same numbers (tests/integration/test_reporting_counts.py).
 -- Databases that ran 001's thin projection had no released data; their counters start at zero.
@@ -7,7 +7,7 @@ ALTER TABLE applications
     ADD COLUMN placed_at   timestamptz;
 
 -- One row: the summary endpoint's numbers. `version` moves with every change, so a process can
--- tell cheaply whether anything changed since it last looked (services/reporting/live.py).
+-- tell cheaply whether anything changed since it last looked (services/reporting/live_view.py).
 CREATE TABLE summary (
     id              boolean PRIMARY KEY DEFAULT true CHECK (id),
     applications    bigint NOT NULL DEFAULT 0,
@@ -48,7 +48,7 @@ CREATE TABLE district_counts (
     PRIMARY KEY (state, district)
 );
 
--- Days are IST calendar days (domain.IST).
+-- Days are IST calendar days (shared.india_time).
 CREATE TABLE daily_counts (
     day          date   NOT NULL,
     state        text   NOT NULL,

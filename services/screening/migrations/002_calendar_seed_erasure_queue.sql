@@ -1,7 +1,8 @@
--- The shipped election calendar (services/screening/domain.py ELECTIONS_2021, the last polling
--- day of the March-May 2021 assembly elections). Seeded once, here, so that an entry an admin
--- later clears stays cleared across restarts; tests/integration/test_screening_calendar.py checks
--- these rows against the domain's copy.
+-- The shipped election calendar, and its one source: the last polling day of the March-May 2021
+-- assembly elections (Assam 3 phases, 27 Mar to 6 Apr; Kerala, Tamil Nadu and Puducherry one
+-- phase each, 6 Apr; West Bengal 8 phases, 27 Mar to 29 Apr; counting was 2 May). Being history,
+-- it defers nothing today. Seeded once, here, so that an entry an admin later clears stays
+-- cleared across restarts; tests/integration/test_screening_calendar.py checks what is served.
 INSERT INTO election_calendar (state, polling_ends) VALUES
     ('AS', '2021-04-06'),
     ('KL', '2021-04-06'),

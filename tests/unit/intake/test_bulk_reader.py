@@ -5,20 +5,22 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+from datetime import datetime, timezone
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.intake import domain
-from services.intake.domain import (
+from services.intake.domain import bulk
+from services.intake.domain.bulk import (
     DETAILS,
     BulkReader,
     BulkRejected,
-    FieldError,
     prepare_rows,
     read_record,
 )
+from services.intake.domain.validation import FieldError
 from shared.events import parse_event
 from shared.phone import phone_hash
 
@@ -74,11 +76,11 @@ def test_ndjson_rows_and_their_errors() -> None:
 def test_too_many_rows_or_too_long_a_row_refuses_the_body() -> None:
     reader = BulkReader("ndjson")
     with pytest.raises(BulkRejected) as refused:
-        reader.feed(b"{}\n" * (domain.BULK_MAX_ROWS + 1))
+        reader.feed(b"{}\n" * (bulk.BULK_MAX_ROWS + 1))
     assert refused.value.status == 413
-    assert len(BulkReader("ndjson").feed(b"{}\n" * domain.BULK_MAX_ROWS)) == domain.BULK_MAX_ROWS
+    assert len(BulkReader("ndjson").feed(b"{}\n" * bulk.BULK_MAX_ROWS)) == bulk.BULK_MAX_ROWS
     with pytest.raises(BulkRejected) as refused:
-        BulkReader("ndjson").feed(b"x" * (domain.BULK_MAX_ROW_CHARS + 10))
+        BulkReader("ndjson").feed(b"x" * (bulk.BULK_MAX_ROW_CHARS + 10))
     assert refused.value.status == 413
     with pytest.raises(BulkRejected) as refused:
         BulkReader("csv").feed(HEADER.encode() + b'"' + b"x\n" * 40_000)  # 80,000 characters
@@ -122,7 +124,8 @@ def test_prepare_rows_gives_valid_rows_events_and_the_rest_messages() -> None:
     reader = BulkReader("csv")
     records = reader.feed((HEADER + "Asha Meena,98290 12345,Rajasthan,jaipur,24,true,translation\n"
                            "X,12,Atlantis,J,17,no,\n").encode()) + reader.close()
-    prepared = prepare_rows("csv", reader.header, records, "partner", b"key")
+    at = datetime(2026, 3, 1, 10, 30, 0, 123456, tzinfo=timezone.utc)
+    prepared = prepare_rows("csv", reader.header, records, "partner", b"key", random=os.urandom(64), submitted_at=at)
     [(row, application_id, event_id, hashed, phone, full_name, email, state, district, block, age, details, source,
       submitted_at, event_json)] = prepared.accepted
     envelope, data = parse_event(event_json)
@@ -135,5 +138,21 @@ def test_prepare_rows_gives_valid_rows_events_and_the_rest_messages() -> None:
     assert json.loads(details) == {name: envelope.data[name] for name in DETAILS}
     assert (data.phone, data.state, data.district, data.source, data.skills) == (
         "+919829012345", "RJ", "Jaipur", "partner", ["translation"])
+    assert submitted_at == data.submitted_at == envelope.occurred_at == at
     [(bad_row, errors)] = prepared.rejected
-    assert bad_row == 2 and [field for field, _, _ in errors] == ["full_name", "phone", "state", "district", "age", "consent"]
+    assert bad_row == 2
+    assert [field for field, _, _ in errors] == ["full_name", "phone", "state", "district", "age", "consent"]
+
+
+def test_prepare_rows_takes_its_ids_from_the_random_bytes_it_is_given() -> None:
+    reader = BulkReader("ndjson")
+    line = json.dumps({"full_name": "Asha", "phone": "9829012345", "state": "RJ", "district": "Jaipur", "age": 24,
+                       "consent": True})
+    records = reader.feed(f"{line}\n{{}}\n".encode()) + reader.close()
+    at = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    random = os.urandom(bulk.RANDOM_BYTES_PER_RECORD * len(records))
+    first = prepare_rows("ndjson", None, records, "partner", b"key", random=random, submitted_at=at)
+    again = prepare_rows("ndjson", None, records, "partner", b"key", random=random, submitted_at=at)
+    assert first == again  # pure: the same input makes the same rows and events
+    with pytest.raises(ValueError):
+        prepare_rows("ndjson", None, records, "partner", b"key", random=random[:-1], submitted_at=at)

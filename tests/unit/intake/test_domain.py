@@ -7,15 +7,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.intake.domain import (
-    MESSAGES,
-    SKILLS,
+from services.intake.domain.messages import MESSAGES, error_language, message
+from services.intake.domain.validation import (
     Application,
     FieldError,
-    error_language,
-    message,
     validate_application,
 )
+from shared.events import SKILLS
 
 VALID = {
     "full_name": "Ravi Kumar",

@@ -1,26 +1,38 @@
-"""The intake domain's event, erasure scrub and rate limiter, without a broker or a database."""
+"""The intake domain's events, erasure scrub and rate limiter, without a broker or a database."""
 
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from datetime import datetime, timezone
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.intake.domain import (
+from services.intake.domain.bulk import uuid4_strings
+from services.intake.domain.events import (
     ERASED_SUBMISSION_VALUES,
-    Application,
-    RateLimiter,
-    application_values,
+    PRODUCER,
+    erased_data,
     scrubbed_submission,
-    submitted_event,
+    scrubbed_submitted_event,
+    submitted_data,
     submitted_event_json,
-    uuid4_strings,
+)
+from services.intake.domain.rate_limit import RateLimiter
+from services.intake.domain.validation import (
+    Application,
+    application_values,
     validate_application,
 )
-from shared.events import ApplicationSubmitted, new_event, parse_event
+from shared.events import (
+    ApplicationErased,
+    ApplicationSubmitted,
+    Envelope,
+    new_event,
+    parse_event,
+)
 
 RAW = {"full_name": "आशा मीणा", "phone": "98290 12345", "email": "asha@example.com", "state": "राजस्थान",
        "district": "Jaipur", "block": "Sanganer", "age": "24", "languages": "Hindi, English",
@@ -35,25 +47,33 @@ def application() -> Application:
     return result
 
 
-def test_the_fast_event_is_the_event_new_event_would_make() -> None:
+def submitted(application_id: uuid.UUID, validated: Application, source: str, at: datetime) -> Envelope:
+    """The event the submit use case makes of an accepted application."""
+    return new_event(PRODUCER, application_id, submitted_data(validated, source, at), occurred_at=at)
+
+
+def test_the_submitted_event_is_the_validated_application_with_its_source_and_time() -> None:
     application_id = uuid.uuid4()
-    fast = submitted_event(application_id, application(), "web-form", AT)
-    envelope, data = parse_event(fast.to_json())  # the consumers' own decoder accepts it
+    event = submitted(application_id, application(), "web-form", AT)
+    envelope, data = parse_event(event.to_json())  # the consumers' own decoder accepts it
     assert isinstance(data, ApplicationSubmitted) and envelope.application_id == application_id
-    reference = new_event("intake", application_id, ApplicationSubmitted(
-        **application().model_dump(exclude={"source"}), source="web-form", submitted_at=AT), occurred_at=AT)
-    assert json.loads(fast.to_json())["data"] == json.loads(reference.to_json())["data"]
-    assert (fast.event_type, fast.topic, fast.kafka_key(), fast.producer) == (
+    assert data.model_dump(exclude={"source", "submitted_at"}) == application().model_dump(exclude={"source"})
+    assert (data.source, data.submitted_at, envelope.occurred_at) == ("web-form", AT, AT)
+    assert (event.event_type, event.topic, event.kafka_key(), event.producer) == (
         "application.submitted", "applications.submitted", str(application_id), "intake")
 
 
 def test_an_application_that_names_its_source_keeps_it() -> None:
     named = validate_application({**RAW, "source": "campaign-7"})
-    assert submitted_event(uuid.uuid4(), named, "web-form", AT).data["source"] == "campaign-7"
+    assert submitted_data(named, "web-form", AT).source == "campaign-7"
+
+
+def test_the_erased_event_carries_only_the_time() -> None:
+    assert erased_data(AT) == ApplicationErased(erased_at=AT)
 
 
 def test_a_scrubbed_submission_is_still_a_valid_event_with_nothing_personal() -> None:
-    event = submitted_event(uuid.uuid4(), application(), "web-form", AT)
+    event = submitted(uuid.uuid4(), application(), "web-form", AT)
     scrubbed = scrubbed_submission(event.data)
     parsed = ApplicationSubmitted.model_validate(scrubbed)
     assert (parsed.state, parsed.district) == ("RJ", "Jaipur") and parsed.submitted_at == AT
@@ -61,6 +81,14 @@ def test_a_scrubbed_submission_is_still_a_valid_event_with_nothing_personal() ->
     for personal in ("आशा", "9829012345", "asha@example.com", "@asha", "Sanganer", "web-form"):
         assert personal not in text
     assert set(ERASED_SUBMISSION_VALUES) <= set(ApplicationSubmitted.model_fields)
+
+
+def test_a_scrubbed_submitted_envelope_keeps_its_envelope() -> None:
+    event = submitted(uuid.uuid4(), application(), "web-form", AT)
+    scrubbed = json.loads(scrubbed_submitted_event(event.to_json()))
+    assert {k: v for k, v in scrubbed.items() if k != "data"} == {
+        k: v for k, v in json.loads(event.to_json()).items() if k != "data"}
+    assert scrubbed["data"] == scrubbed_submission(event.data)
 
 
 def test_the_bucket_allows_a_burst_then_the_rate() -> None:
@@ -86,8 +114,8 @@ def test_never_more_than_burst_plus_rate_times_elapsed(rate: float, burst: int, 
     assert allowed <= burst + rate * now + 1e-6
 
 
-# The bulk path writes the event JSON with json.dumps from plain values (domain.submitted_event_json);
-# it must be the very bytes Envelope.to_json gives, for any application the validator accepts.
+# The bulk path writes the event JSON with json.dumps from plain values (events.submitted_event_json);
+# it must be the very bytes Envelope.to_json of the submit use case's event gives, for any valid application.
 _TEXT = st.text(st.characters(blacklist_categories=("Cs",)), min_size=0, max_size=12)
 _RAWS = st.fixed_dictionaries(
     {"full_name": st.one_of(st.sampled_from(["आशा मीणा", "Ravi  Kumar ", "Zoë \"Q\" O'Neil\\"]), _TEXT),
@@ -113,16 +141,21 @@ def test_the_bulk_event_json_is_byte_for_byte_the_envelope_json(raw: dict, micro
         assert values == application  # the same errors either way
         return
     assert values == application.model_dump()
-    application_id, event_id = uuid4_strings(2)
+    application_id, event_id = uuid4_strings(os.urandom(32))
     at = AT.replace(microsecond=microsecond)
-    envelope = submitted_event(uuid.UUID(application_id), application, source, at)
+    envelope = submitted(uuid.UUID(application_id), application, source, at)
     envelope = envelope.model_copy(update={"event_id": uuid.UUID(event_id)})
     assert submitted_event_json(application_id, event_id, values, source, at) == envelope.to_json()
 
 
 def test_uuid4_strings_are_random_version_4_uuids() -> None:
-    ids = uuid4_strings(1000)
+    ids = uuid4_strings(os.urandom(16 * 1000))
     assert len(set(ids)) == 1000
     for text in ids:
         parsed = uuid.UUID(text)
         assert str(parsed) == text and parsed.version == 4 and parsed.variant == uuid.RFC_4122
+
+
+def test_uuid4_strings_are_what_uuid_makes_of_the_same_bytes() -> None:
+    random = os.urandom(16 * 50)
+    assert uuid4_strings(random) == [str(uuid.UUID(bytes=random[i:i + 16], version=4)) for i in range(0, 800, 16)]

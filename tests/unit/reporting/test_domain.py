@@ -1,4 +1,4 @@
-"""Reporting domain: the projection is order-independent and idempotent, tallies keep the funnel consistent, days are IST."""
+"""Reporting domain: projections are order-independent and idempotent, tallies keep the funnel, days are Indian."""
 
 from __future__ import annotations
 
@@ -10,10 +10,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.reporting.domain import (
+    NEVER,
+    DayCounts,
     Projection,
+    applicant_status,
     delta,
-    ist_day,
+    every_day,
     stage_for_placement,
+    summed_delta,
     tallies,
 )
 
@@ -85,9 +89,44 @@ def test_funnel_never_runs_backwards(events) -> None:
 
 
 def test_days_are_indian_days() -> None:
-    assert ist_day(datetime(2025, 3, 1, 18, 29, tzinfo=timezone.utc)) == date(2025, 3, 1)
-    assert ist_day(datetime(2025, 3, 1, 18, 30, tzinfo=timezone.utc)) == date(2025, 3, 2)
-    assert ist_day(datetime(2025, 3, 1, 18, 30)) == date(2025, 3, 2)  # naive means UTC
+    def day_of(submitted_at: datetime) -> list[date]:
+        return [key[0] for (table, key, _), n in tallies(Projection().submitted("RJ", "Jaipur", submitted_at)).items()
+                if table == "day" and n]
+
+    assert day_of(datetime(2025, 3, 1, 18, 29, tzinfo=timezone.utc)) == [date(2025, 3, 1)]
+    assert day_of(datetime(2025, 3, 1, 18, 30, tzinfo=timezone.utc)) == [date(2025, 3, 2)]
+    assert day_of(datetime(2025, 3, 1, 18, 30)) == [date(2025, 3, 2)]  # naive means UTC
+
+
+@given(st.lists(st.sampled_from(LIFE + [lambda p: p.erasure()]), max_size=10))
+def test_summed_deltas_of_a_batch_are_the_deltas_one_event_at_a_time(events) -> None:
+    steps = [Projection()]
+    for event in events:
+        steps.append(event(steps[-1]))
+    one_at_a_time: Counter = Counter()
+    for old, new in zip(steps, steps[1:]):
+        for (table, key), columns in delta(old, new).items():
+            one_at_a_time.update({(table, key, column): n for column, n in columns.items()})
+    batch = summed_delta([(steps[0], steps[-1])])
+    assert {(table, key, column): n for (table, key), columns in batch.items() for column, n in columns.items()} \
+        == {cell: n for cell, n in one_at_a_time.items() if n}
+
+
+def test_status_time_is_the_stage_time_or_else_the_submission() -> None:
+    fresh = Projection().submitted("RJ", "Jaipur", at(0))
+    assert fresh.stage_at == NEVER and applicant_status(fresh).updated_at == at(0)
+    waitlisted = run(LIFE[:5]).placement("RJ", "waitlist", None, at(6))
+    status = applicant_status(waitlisted)
+    assert (status.stage, status.level, status.unit_id, status.updated_at) == ("waitlisted", "waitlist", None, at(6))
+    queued = applicant_status(run(LIFE[:3]))
+    assert (queued.stage, queued.level, queued.unit_id) == ("queued", None, None)
+
+
+def test_every_day_fills_the_gaps_with_zeros() -> None:
+    first, last = DayCounts(date(2025, 3, 1), 2), DayCounts(date(2025, 3, 4), 1, 2, 1)
+    assert every_day({last.day: last, first.day: first}) == [
+        first, DayCounts(date(2025, 3, 2)), DayCounts(date(2025, 3, 3)), last]
+    assert every_day({}) == []
 
 
 def test_placement_levels_map_to_stages() -> None:

@@ -1,7 +1,8 @@
-"""Unit tests of the screening domain: score, outcome, deferral, queue order and interview waves."""
+"""Unit tests of the screening domain: score, outcome, deferral, queue order, interview waves and a case's lifecycle."""
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -11,21 +12,30 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.screening.domain import (
-    DEFAULT_ELECTION_CALENDAR,
-    ELECTIONS_2021,
-    IST,
-    RUBRIC,
+    Case,
+    CaseDecided,
+    CaseDeferred,
+    InvalidWave,
+    NewCase,
+    NoShowUnbooked,
     Slot,
     WaitingCase,
+    decide,
     is_deferred,
-    local_date,
+    opened_events,
     outcome,
     plan_wave,
     queue_key,
+    released_states,
+    schedule,
     score,
+    waiting,
     waiting_status,
     wave_slots,
+    wave_starts,
 )
+from shared.events import RUBRIC
+from shared.india_time import IST
 
 T0 = datetime(2026, 11, 1, 4, 30, tzinfo=timezone.utc)
 DAY = date(2026, 12, 1)
@@ -48,7 +58,8 @@ def test_rubric_has_the_five_spec_items_in_order():
 
 @pytest.mark.parametrize(
     ("values", "expected"),
-    [((0, 0, 0, 0, 0), 0), ((10, 10, 10, 10, 10), 100), ((6, 6, 6, 6, 6), 60), ((6, 6, 6, 6, 5), 58), ((10, 0, 3, 7, 1), 42)],
+    [((0, 0, 0, 0, 0), 0), ((10, 10, 10, 10, 10), 100), ((6, 6, 6, 6, 6), 60), ((6, 6, 6, 6, 5), 58),
+     ((10, 0, 3, 7, 1), 42)],
 )
 def test_score_is_the_mean_times_ten(values, expected):
     result = score(rubric(*values))
@@ -114,17 +125,8 @@ def test_outcome_rejects_values_outside_0_to_100(value, threshold):
 # --- election calendar ---------------------------------------------------------
 
 
-def test_the_2021_elections_are_shipped_as_history():
-    assert dict(ELECTIONS_2021) == {
-        "AS": date(2021, 4, 6),
-        "KL": date(2021, 4, 6),
-        "TN": date(2021, 4, 6),
-        "WB": date(2021, 4, 29),
-        "PY": date(2021, 4, 6),
-    }
-    assert DEFAULT_ELECTION_CALENDAR == ELECTIONS_2021
-    with pytest.raises(TypeError):
-        ELECTIONS_2021["RJ"] = date(2030, 1, 1)  # type: ignore[index]
+# The last polling day of West Bengal's 2021 assembly election (eight phases, 27 March to 29 April).
+WB_2021 = {"WB": date(2021, 4, 29)}
 
 
 @pytest.mark.parametrize(
@@ -132,25 +134,12 @@ def test_the_2021_elections_are_shipped_as_history():
     [(date(2021, 4, 28), True), (date(2021, 4, 29), True), (date(2021, 4, 30), False), (date(2026, 11, 26), False)],
 )
 def test_a_state_is_deferred_through_its_last_polling_day(today, deferred):
-    assert is_deferred("WB", today, ELECTIONS_2021) is deferred
+    assert is_deferred("WB", today, WB_2021) is deferred
 
 
 def test_a_state_without_an_election_is_never_deferred():
-    assert is_deferred("RJ", date(2021, 4, 1), ELECTIONS_2021) is False
+    assert is_deferred("RJ", date(2021, 4, 1), WB_2021) is False
     assert is_deferred("RJ", date(2021, 4, 1), {}) is False
-
-
-def test_the_default_calendar_defers_nothing_today():
-    assert not any(is_deferred(code, date(2026, 11, 26), DEFAULT_ELECTION_CALENDAR) for code in ELECTIONS_2021)
-
-
-def test_local_date_is_the_indian_calendar_day():
-    # 19:00 UTC is 00:30 IST the next day.
-    assert local_date(datetime(2026, 11, 25, 19, 0, tzinfo=timezone.utc)) == date(2026, 11, 26)
-    assert local_date(datetime(2026, 11, 25, 18, 29, tzinfo=timezone.utc)) == date(2026, 11, 25)
-    assert local_date(datetime(2026, 11, 25, 19, 0, tzinfo=timezone.utc), timezone.utc) == date(2026, 11, 25)
-    with pytest.raises(ValueError, match="timezone-aware"):
-        local_date(datetime(2026, 11, 25, 19, 0))
 
 
 # --- queue ---------------------------------------------------------------------
@@ -240,7 +229,8 @@ def test_another_zone_can_be_given():
 def test_slots_are_real_minutes_apart_across_a_clock_change():
     london = ZoneInfo("Europe/London")
     # On 2026-03-29 London jumps from 01:00 GMT to 02:00 BST: 00:30-03:00 local is 90 real minutes.
-    slots = plan_wave(date(2026, 3, 29), time(0, 30), time(3, 0), 30, ["a"], [case(f"c{i}", i) for i in range(5)], tz=london)
+    cases = [case(f"c{i}", i) for i in range(5)]
+    slots = plan_wave(date(2026, 3, 29), time(0, 30), time(3, 0), 30, ["a"], cases, tz=london)
     assert [s.interview_at.astimezone(timezone.utc).time() for s in slots] == [time(0, 30), time(1, 0), time(1, 30)]
     assert [s.interview_at.time() for s in slots] == [time(0, 30), time(2, 0), time(2, 30)]
 
@@ -276,10 +266,12 @@ def test_validation_reports_every_problem_at_once():
 def waves(draw):
     ids = draw(st.lists(st.text("abcdef", min_size=1, max_size=2), max_size=40))
     cases = [
-        WaitingCase(i, "RJ", draw(st.sampled_from(("queued", "queued", "deferred"))), T0 + timedelta(minutes=draw(st.integers(0, 5))))
+        WaitingCase(i, "RJ", draw(st.sampled_from(("queued", "queued", "deferred"))),
+                    T0 + timedelta(minutes=draw(st.integers(0, 5))))
         for i in ids
     ]
-    interviewers = draw(st.lists(st.sampled_from(["asha", "ravi", "meena", "arjun", "zoya"]), min_size=1, max_size=5, unique=True))
+    names = ["asha", "ravi", "meena", "arjun", "zoya"]
+    interviewers = draw(st.lists(st.sampled_from(names), min_size=1, max_size=5, unique=True))
     start_minute = draw(st.integers(8 * 60, 16 * 60))
     slot_minutes = draw(st.integers(5, 240))
     length = draw(st.integers(slot_minutes, slot_minutes * 6))
@@ -378,3 +370,56 @@ def test_a_wave_never_books_anyone_near_an_interview_they_have(wave, booked):
     assert len(ids) == len(set(ids))
     free = plan_wave(DAY, start, end, slot_minutes, interviewers, cases)
     assert [s.application_id for s in free][: len(ids)] == ids, "still the head of the queue, in order"
+
+
+# --- a case's lifecycle --------------------------------------------------------
+
+
+def lifecycle_case(status: str, interviewer: str | None = None) -> Case:
+    return Case(uuid.UUID(int=1), "RJ", "Jaipur", None, status, interviewer, T0)
+
+
+@pytest.mark.parametrize(("status", "refusal"), [("selected", CaseDecided), ("rejected", CaseDecided),
+                                                 ("no_show", CaseDecided), ("deferred", CaseDeferred)])
+def test_only_a_waiting_or_booked_case_is_booked_or_decided(status, refusal):
+    with pytest.raises(refusal):
+        schedule(lifecycle_case(status), T0, None)
+    with pytest.raises(refusal):
+        decide(lifecycle_case(status), rubric(5, 5, 5, 5, 5), 60, None)
+
+
+def test_a_no_show_is_for_a_booked_case_only():
+    with pytest.raises(NoShowUnbooked):
+        decide(lifecycle_case("queued"), None, 60, None)
+    decision = decide(lifecycle_case("scheduled", "asha"), None, 60, None)
+    assert (decision.outcome, decision.score, decision.completed.interviewer) == ("no_show", None, "asha")
+
+
+def test_a_booking_is_an_instant_in_utc():
+    event = schedule(lifecycle_case("queued"), datetime(2026, 12, 1, 10, 0, tzinfo=IST), "ravi")
+    assert event.interview_at == datetime(2026, 12, 1, 4, 30, tzinfo=timezone.utc)
+    assert event.interview_at.utcoffset() == timedelta(0)
+
+
+def test_an_application_that_came_twice_gets_one_event():
+    a, b = uuid.UUID(int=1), uuid.UUID(int=2)
+    queued = waiting("RJ", DAY, {})
+    cases = [NewCase(a, None, queued), NewCase(b, None, queued), NewCase(a, None, queued)]  # type: ignore[arg-type]
+    assert opened_events(cases, {a, b}) == [(a, queued), (b, queued)]
+    assert opened_events(cases, {b}) == [(b, queued)]
+
+
+def test_a_wave_may_not_be_on_a_past_day_nor_hold_no_slot():
+    with pytest.raises(InvalidWave, match=r"2026-11-30 is in the past \(today in India is 2026-12-01\)") as past:
+        wave_starts(DAY - timedelta(days=1), time(10), time(11), 30, today=DAY)
+    assert past.value.field == "date"
+    with pytest.raises(InvalidWave, match="holds no 30-minute slot") as window:
+        wave_starts(DAY, time(10), time(10, 20), 30, today=DAY)
+    assert window.value.field == "start"
+    assert wave_starts(DAY, time(10), time(11), 30, today=DAY) == wave_slots(DAY, time(10), time(11), 30)
+
+
+def test_released_states_are_those_not_in_an_election():
+    released = released_states(date(2021, 4, 29), WB_2021)
+    assert "WB" not in released and "RJ" in released
+    assert "WB" in released_states(date(2021, 4, 30), WB_2021)

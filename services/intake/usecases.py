@@ -1,0 +1,140 @@
+"""Intake use cases: one function per command (submit, erase, read an application, a bulk import's transaction)."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import uuid
+from collections.abc import AsyncIterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from services.intake.domain import events
+from services.intake.domain.bulk import PreparedRow
+from services.intake.domain.validation import FieldError, validate_application
+from services.intake.store import Store
+from shared.events import new_event
+from shared.phone import mask_phone, normalize_phone, phone_hash
+from shared.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+class InvalidApplication(ValueError):
+    """The application has bad fields: one FieldError each, in the SPEC table's order."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__(", ".join(error.field for error in errors))
+        self.errors = errors
+
+
+class UnknownApplication(LookupError):
+    """No application has this id."""
+
+
+class PhoneMismatch(UnknownApplication):
+    """The phone is not the application's (or not a phone): told apart from an unknown id to no one."""
+
+
+@dataclass(frozen=True)
+class Submitted:
+    application_id: uuid.UUID
+    duplicate: bool  # the phone had applied before: application_id is the first application's
+
+
+async def submit_application(uow: UnitOfWork[Store], raw: Any, source: str, hash_key: bytes) -> Submitted:
+    """Validate an application and store it with its application.submitted event, in one transaction; a phone
+    that applied before gets the first application's id and no event.
+
+    The phone's keyed hash is unique in the table, so of concurrent submissions of one phone exactly one
+    inserts; the others wait for its commit and then find its id.
+    """
+    application = validate_application(raw)
+    if isinstance(application, list):
+        log.info("application from %s rejected: %s", source, ", ".join(e.field for e in application))
+        raise InvalidApplication(application)
+    submitted_at = datetime.now(timezone.utc)
+    event = new_event(events.PRODUCER, uuid.uuid4(), events.submitted_data(application, source, submitted_at),
+                      occurred_at=submitted_at)
+    hashed = phone_hash(application.phone, hash_key)
+    async with uow.transaction() as store:
+        if await store.insert_application(event, hashed):
+            await store.add_events([event])
+            submitted = Submitted(event.application_id, duplicate=False)
+        else:
+            first = await store.application_id_of(hashed)
+            assert first is not None, "the insert conflicted on this phone hash"
+            submitted = Submitted(first, duplicate=True)
+    log.info("application %s %s from %s (phone %s)", submitted.application_id,
+             "was a duplicate" if submitted.duplicate else "received", source, mask_phone(application.phone))
+    return submitted
+
+
+async def erase_application(uow: UnitOfWork[Store], application_id: uuid.UUID, hash_key: bytes,
+                            applicant_phone: str | None = None) -> bool:
+    """Remove an application's personal data and publish application.erased, in one transaction.
+
+    By an admin (``applicant_phone`` None) or by the applicant, whose phone, in any accepted format, must
+    be the application's: else PhoneMismatch, as an unknown id gives UnknownApplication. True when erased
+    now, False when it was erased before (nothing changes, no second event). The application's
+    application.submitted outbox row is scrubbed too, published or not: intake keeps nothing personal of
+    an erased applicant.
+    """
+    erased_at = datetime.now(timezone.utc)
+    async with uow.transaction() as store:
+        if applicant_phone is not None:
+            stored = await store.phone_hash_of(application_id)
+            normalized = normalize_phone(applicant_phone)
+            if stored is None or normalized is None or not hmac.compare_digest(
+                    stored, phone_hash(normalized, hash_key)):
+                raise PhoneMismatch(application_id)
+        submitted_event_id = await store.erase_personal_data(application_id, erased_at)
+        if submitted_event_id is None:
+            if not await store.is_known(application_id):
+                raise UnknownApplication(application_id)
+            erased = False
+        else:
+            submitted = await store.outbox_payload_for_update(submitted_event_id)
+            if submitted is not None:
+                outbox_id, payload = submitted
+                await store.replace_outbox_payload(outbox_id, events.scrubbed_submitted_event(payload))
+            await store.add_events([new_event(events.PRODUCER, application_id, events.erased_data(erased_at),
+                                              occurred_at=erased_at)])
+            erased = True
+    log.info("application %s %s by %s", application_id, "erased" if erased else "was already erased",
+             "an admin" if applicant_phone is None else "the applicant")
+    return erased
+
+
+async def get_application(uow: UnitOfWork[Store], application_id: uuid.UUID) -> Mapping[str, Any]:
+    """The stored application (after erasure its personal columns are null); UnknownApplication if none."""
+    async with uow.reading() as store:
+        row = await store.application(application_id)
+    if row is None:
+        raise UnknownApplication(application_id)
+    return row
+
+
+@dataclass(frozen=True)
+class BulkStored:
+    valid: int  # rows offered (all valid)
+    accepted: int  # of them, new applications; the rest were duplicates
+
+
+async def import_applications(uow: UnitOfWork[Store], batches: AsyncIterable[Sequence[PreparedRow]]) -> BulkStored:
+    """A bulk import's prepared rows, batch by batch as they come, in one transaction: nothing is visible or
+    published before every batch is in, and an exception from ``batches`` (a body refused half-way) leaves
+    nothing behind. A phone already taken, or taken by an earlier row, makes a duplicate; events keep row order.
+    """
+    valid = accepted = 0
+    async with uow.transaction() as store:
+        await store.create_bulk_staging()
+        async for rows in batches:
+            if rows:
+                valid += len(rows)
+                accepted += await store.add_bulk_rows(rows)
+        if accepted:
+            await store.analyze_unpublished_outbox()
+        await store.notify_outbox()
+    return BulkStored(valid, accepted)
