@@ -7,12 +7,14 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TypeVar
 
 import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.staticfiles import StaticFiles
 from faststream.specification import AsyncAPI
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Lifespan, Receive, Scope, Send
@@ -25,6 +27,8 @@ from shared.unit_of_work import UnitOfWork
 S = TypeVar("S")
 
 MAX_BODY_BYTES = 64 * 1024
+# The Devanagari web font every page links (/fonts/devanagari.css), so Hindi shows on a machine without one.
+FONTS = Path(__file__).parent / "static" / "fonts"
 
 
 def runtime_of(request: Request) -> Runtime:
@@ -113,6 +117,7 @@ def service_app(runtime: Runtime, *, lifespan: Lifespan[FastAPI], title: str,
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES, exempt=body_limit_exempt)
     app.add_middleware(RequestTiming, service=runtime.service)
     app.add_exception_handler(RequestValidationError, validation_failed)
+    app.mount("/fonts", StaticFiles(directory=FONTS), name="fonts")
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict:

@@ -395,3 +395,52 @@ class MemoryUnitOfWork(Generic[S]):
                     self.inbox.add((consumer, envelope.event_id))
                     new.append((envelope, data))
             yield store, new
+
+
+# --- pages in a real browser ----------------------------------------------------------------------------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Screenshots of every browser test, kept as artifacts (CI keeps the folder; git ignores it).
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+AXE = Path(__file__).resolve().parent / "e2e" / "vendor" / "axe.min.js"
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+
+
+@contextlib.asynccontextmanager
+async def chromium() -> AsyncIterator:
+    """Debian's headless Chromium through Playwright (it cannot download a browser of its own here)."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+async def axe_violations(page, impacts: tuple[str, ...] = ("serious", "critical")) -> list[dict]:
+    """axe-core's WCAG 2.x A/AA violations of the page as it is now, of those impacts:
+    [{"id", "impact", "help", "targets"}]; an empty list is a pass."""
+    if not await page.evaluate("typeof window.axe !== 'undefined'"):
+        await page.add_script_tag(content=AXE.read_text())
+    result = await page.evaluate("""() => axe.run(document, {runOnly: {type: 'tag',
+        values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})""")
+    return [{"id": v["id"], "impact": v["impact"], "help": v["help"],
+             "targets": [node["target"] for node in v["nodes"]][:5]}
+            for v in result["violations"] if v["impact"] in impacts]
+
+
+async def screenshot(page, name: str) -> Path:
+    """A full-page PNG in test-artifacts/ (look at it: a screenshot nobody opens proves nothing)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    await page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+async def no_sideways_scroll(page) -> bool:
+    return await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
