@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 APPLICATIONS_SUBMITTED = "applications.submitted"
 APPLICATIONS_ERASED = "applications.erased"
@@ -189,16 +189,23 @@ def new_event(producer: str, application_id: uuid.UUID | str, data: EventData,
 
 
 def parse_event(raw: bytes | str) -> tuple[Envelope, EventData]:
-    """Decode and validate one message value; raises InvalidEvent with a readable reason."""
+    """Decode and validate one message value; raises InvalidEvent with a readable reason that names
+    the fields at fault and never their values (the reason travels in dead-letter headers and logs)."""
     try:
-        document = json.loads(raw)
-        envelope = Envelope.model_validate(document)
+        envelope = Envelope.model_validate(json.loads(raw))
+    except ValidationError as error:
+        raise InvalidEvent(f"not a valid envelope: {_without_values(error)}") from error
     except (ValueError, TypeError) as error:
         raise InvalidEvent(f"not a valid envelope: {error}") from error
     if envelope.event_type not in EVENTS:
         raise InvalidEvent(f"unknown event_type {envelope.event_type!r}")
     try:
         return envelope, envelope.payload()
-    except ValueError as error:
-        raise InvalidEvent(f"invalid data for {envelope.event_type}: {error}") from error
+    except ValidationError as error:
+        raise InvalidEvent(f"invalid data for {envelope.event_type}: {_without_values(error)}") from error
 
+
+def _without_values(error: ValidationError) -> str:
+    problems = error.errors(include_url=False, include_input=False, include_context=False)
+    return "; ".join(f"{'.'.join(str(part) for part in problem['loc']) or 'value'}: {problem['msg']}"
+                     for problem in problems)

@@ -6,13 +6,13 @@ import asyncio
 import contextlib
 import logging
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from prometheus_client import Gauge
 
 from services.reporting import usecases
 from services.reporting.live_view import TARGET, LiveView
 from services.reporting.store import Store
 from shared.events import TOPICS
+from shared.kafka_offsets import group_lag, group_reader, plain_reader
 from shared.service import Job, Runtime
 from shared.unit_of_work import UnitOfWork
 
@@ -44,28 +44,17 @@ def live_view_job(view: LiveView) -> Job:
 
 
 async def measure_consumer_lag(runtime: Runtime) -> None:
-    """CONSUMER_LAG for the whole group (every replica), as kafka-consumer-groups.sh computes it: log
-    end offset minus the group's committed offset. The reader names the group only to read its
-    committed offsets; it never subscribes, so it never joins the group or moves a partition. A
-    partition the group has not committed yet counts from its start. No use case: it reads Kafka only."""
+    """CONSUMER_LAG for the whole group (every replica): log end offset minus the group's committed
+    offset (shared.kafka_offsets). No use case: it reads Kafka only."""
     group = runtime.service
     servers = runtime.settings.kafka_servers()
     while True:
-        reader = AIOKafkaConsumer(bootstrap_servers=servers, client_id=f"recruit-{group}-lag", group_id=group,
-                                  enable_auto_commit=False, auto_offset_reset="earliest")
+        readers = []
         try:
-            await reader.start()
+            readers.append(plain := await plain_reader(servers, f"recruit-{group}-lag"))
+            readers.append(committed := await group_reader(servers, group, f"recruit-{group}-lag"))
             while True:
-                await reader.topics()  # refreshes metadata, so partitions_for_topic knows every topic
-                partitions = [TopicPartition(topic, p) for topic in TOPICS
-                              for p in sorted(reader.partitions_for_topic(topic) or ())]
-                ends = await log_ends(reader, partitions)
-                starts = await reader.beginning_offsets(partitions)
-                lag: dict[str, int] = dict.fromkeys(TOPICS, 0)
-                for tp in partitions:
-                    committed = await reader.committed(tp)
-                    lag[tp.topic] += max(0, ends[tp] - (committed if committed is not None else starts[tp]))
-                for topic, value in lag.items():
+                for topic, value in (await group_lag(plain, committed, TOPICS)).items():
                     CONSUMER_LAG.labels(group, topic).set(value)
                 await asyncio.sleep(LAG_POLL_SECONDS)
         except asyncio.CancelledError:
@@ -74,29 +63,6 @@ async def measure_consumer_lag(runtime: Runtime) -> None:
             log.warning("reporting: consumer lag unavailable: %r", error)
             await asyncio.sleep(LAG_POLL_SECONDS)
         finally:
-            with contextlib.suppress(Exception):
-                await reader.stop()
-
-
-async def log_ends(reader: AIOKafkaConsumer, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
-    """The offset after each partition's last message.
-
-    ListOffsets answers this on Apache Kafka. Tansu, the embedded broker, answers its last batch's
-    base offset + 1 instead, short by the rest of that batch; so the last batch is read back (one
-    fetch of the assigned partitions) and its last offset wins when larger.
-    """
-    ends = await reader.end_offsets(partitions)
-    starts = await reader.beginning_offsets(partitions)
-    tail = {tp: ends[tp] - 1 for tp in partitions if ends[tp] > starts[tp]}
-    reader.assign(list(tail))
-    for tp, offset in tail.items():
-        reader.seek(tp, offset)
-    deadline = asyncio.get_running_loop().time() + 2.0
-    while tail and asyncio.get_running_loop().time() < deadline:
-        for tp, records in (await reader.getmany(*tail, timeout_ms=500)).items():
-            if records:
-                ends[tp] = max(ends[tp], records[-1].offset + 1)
-                tail.pop(tp, None)
-    for tp in starts:
-        ends[tp] = max(ends[tp], starts[tp])
-    return ends
+            for reader in readers:
+                with contextlib.suppress(Exception):
+                    await reader.stop()

@@ -1,4 +1,4 @@
-"""CLI: `recruit up`, `recruit service NAME`, `recruit migrate`, `recruit simulate`."""
+"""CLI: `recruit up`, `recruit service NAME`, `recruit migrate`, `recruit simulate`, `recruit status`, `recruit dlq`."""
 
 from __future__ import annotations
 
@@ -114,6 +114,123 @@ def simulate(
     except (RuntimeError, OSError, httpx.HTTPError) as error:
         typer.echo(f"simulate: {error}", err=True)
         raise typer.Exit(1) from error
+
+
+DATA_DIR_OPTION = typer.Option(Path(".recruit"), "--data-dir", help="`recruit up`'s data dir (its run.json says "
+                               "where everything is); without one, KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL.")
+
+
+def _target(data_dir: Path):
+    import os
+
+    from shared.runtime.operations import load_target
+
+    try:
+        return load_target(data_dir, os.environ)
+    except FileNotFoundError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(2) from error
+
+
+@app.command()
+def status(
+    as_json: bool = typer.Option(False, "--json", help="One JSON document instead of tables."),
+    data_dir: Path = DATA_DIR_OPTION,
+    lag_interval: float = typer.Option(2.0, help="Seconds between the two lag readings that tell growing lag."),
+) -> None:
+    """Every service and replica: ready or not; consumer lag; outbox backlog; dead letters. Exit 1 unless healthy."""
+    from shared.runtime import operations
+
+    found = asyncio.run(operations.system_status(_target(data_dir), lag_interval))
+    if as_json:
+        typer.echo(found.to_json())
+    else:
+        _print_status(found)
+    raise typer.Exit(0 if found.healthy else 1)
+
+
+def _print_status(found) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    services = Table(title="services", title_justify="left")
+    for column in ("service", "url", "ready", "database", "broker"):
+        services.add_column(column)
+    for name, replicas in found.services.items():
+        for replica in replicas:
+            services.add_row(name, replica["url"], "yes" if replica["ready"] else "[red]no[/]",
+                             str(replica.get("database", "")), str(replica.get("broker", "")))
+    console.print(services)
+    lag = Table(title="consumer lag (messages behind)", title_justify="left")
+    for column in ("group", "topic", "lag"):
+        lag.add_column(column)
+    for group, topics in found.lag.items():
+        for topic, behind in topics.items():
+            lag.add_row(group, topic, str(behind))
+    console.print(lag)
+    outbox = Table(title="outbox", title_justify="left")
+    for column in ("service", "unpublished", "oldest (s)"):
+        outbox.add_column(column)
+    for service, backlog in found.outbox.items():
+        oldest = backlog["oldest_seconds"]
+        outbox.add_row(service, str(backlog["unpublished"]), "" if oldest is None else f"{oldest:.1f}")
+    console.print(outbox)
+    letters = Table(title="dead letters", title_justify="left")
+    for column in ("topic", "total", "not replayed"):
+        letters.add_column(column)
+    for topic, count in found.dead_letters.items():
+        letters.add_row(topic, str(count["total"]), str(count["not_replayed"]))
+    console.print(letters)
+    for problem in found.problems:
+        console.print(f"[red]problem:[/] {problem}")
+    console.print("[green]healthy[/]" if found.healthy else "[red]not healthy[/]")
+
+
+dlq = typer.Typer(help="Dead letters: list them, and send them back once their cause is fixed.",
+                  no_args_is_help=True)
+app.add_typer(dlq, name="dlq")
+
+
+@dlq.command("list")
+def dlq_list(
+    topic: str = typer.Argument(None, help="A topic (or its .dlq); default: every topic."),
+    data_dir: Path = DATA_DIR_OPTION,
+) -> None:
+    """Every dead letter: where it came from, which consumer gave up, the event id and the error (no personal data)."""
+    from shared.events import TOPICS
+    from shared.runtime import operations
+
+    try:
+        found = asyncio.run(operations.list_dead_letters(_target(data_dir).kafka_bootstrap_servers,
+                                                         [topic] if topic else list(TOPICS)))
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from error
+    for name, letters in found.items():
+        for letter in letters:
+            typer.echo(f"{name}  {letter.original_topic}/{letter.original_partition}@{letter.original_offset}"
+                       f"  consumer={letter.consumer}  event_id={letter.event_id}  type={letter.event_type}"
+                       f"  error={letter.error[:300]}")
+    typer.echo(f"{sum(len(letters) for letters in found.values())} dead letter(s)")
+
+
+@dlq.command("replay")
+def dlq_replay(
+    topic: str = typer.Argument(..., help="The topic whose dead letters go back (or its .dlq)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only say what would be sent."),
+    data_dir: Path = DATA_DIR_OPTION,
+) -> None:
+    """Send the dead letters of TOPIC not replayed yet back to it; a second replay sends none again."""
+    from shared.runtime import operations
+
+    try:
+        letters = asyncio.run(operations.replay_dead_letters(_target(data_dir).kafka_bootstrap_servers, topic,
+                                                             dry_run=dry_run))
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from error
+    for letter in letters:
+        typer.echo(f"{'would send' if dry_run else 'sent'} {letter.event_id} back to {letter.original_topic}")
+    typer.echo(f"{len(letters)} dead letter(s) {'would be' if dry_run else ''} replayed".replace("  ", " "))
 
 
 if __name__ == "__main__":

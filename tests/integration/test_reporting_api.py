@@ -188,34 +188,6 @@ async def test_metrics_have_funnel_states_and_lag(reporting) -> None:
     assert 'recruit_consumer_lag{consumer="reporting",topic="applications.submitted"} 0.0' in text
 
 
-async def test_log_ends_count_every_message_of_a_batch(stack) -> None:
-    """The lag gauge's log end: exact even where the broker answers ListOffsets with the last
-    batch's base offset + 1 (the embedded broker does)."""
-    from aiokafka import AIOKafkaConsumer, TopicPartition
-    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-
-    from services.reporting.jobs import log_ends
-
-    admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka_bootstrap_servers)
-    await admin.start()
-    await admin.create_topics([NewTopic("reporting-lag-probe", 1, 1)])
-    await admin.close()
-    producer = make_producer(stack.kafka_bootstrap_servers, "test")
-    await producer.start()
-    try:
-        await producer.send_and_wait("reporting-lag-probe", b"one", partition=0)
-        await asyncio.gather(*[await producer.send("reporting-lag-probe", b"batched", partition=0) for _ in range(5)])
-    finally:
-        await producer.stop()
-    reader = AIOKafkaConsumer(bootstrap_servers=stack.kafka_bootstrap_servers, enable_auto_commit=False)
-    await reader.start()
-    try:
-        tp = TopicPartition("reporting-lag-probe", 0)
-        assert await log_ends(reader, [tp]) == {tp: 6}
-    finally:
-        await reader.stop()
-
-
 async def test_openapi_and_asyncapi_describe_reporting(reporting) -> None:
     paths = (await reporting.get("/openapi.json")).json()["paths"]
     for path in ("/v1/stats/summary", "/v1/stats/states", "/v1/stats/states/{code}", "/v1/stats/timeseries",

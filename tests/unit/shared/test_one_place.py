@@ -3,6 +3,7 @@ Indian days, the 422 body and the state a request names, the scope check."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import date, datetime, timedelta, timezone
 
@@ -75,3 +76,21 @@ def test_scope_an_interviewer_acts_only_in_their_states_an_admin_everywhere() ->
     assert rj.visible_states() == ["RJ", "UP"]
     assert admin.visible_states() is None and unscoped.visible_states() is None
     assert Staff("interviewer", frozenset({"RJ"})).may_act_in("UP") is False
+
+
+def test_a_dead_letter_reason_names_the_bad_fields_never_their_values() -> None:
+    from shared.events import ApplicationSubmitted, InvalidEvent, parse_event
+
+    envelope = new_event("intake", uuid.uuid4(), ApplicationSubmitted(
+        full_name="Zoya Qureshi", phone="+919314159265", state="RJ", district="Jaipur", age=29, submitted_at=AT))
+    document = envelope.model_dump(mode="json")
+    document["data"]["age"] = "Zoya Qureshi +919314159265"
+    document["data"]["phone"] = ["+919314159265"]
+    with pytest.raises(InvalidEvent) as raised:
+        parse_event(json.dumps(document))
+    reason = str(raised.value)
+    assert "age" in reason and "phone" in reason
+    assert "Zoya" not in reason and "9314159265" not in reason
+    with pytest.raises(InvalidEvent) as raised:
+        parse_event(json.dumps({**document, "event_id": "not-a-uuid"}))
+    assert "event_id" in str(raised.value) and "not-a-uuid" not in str(raised.value)
