@@ -27,12 +27,14 @@ import asyncpg
 from services.placement import domain, usecases
 from services.placement.store import Store
 from shared import db
+from shared.auth import Staff
 from shared.events import ApplicationErased, ScreeningCompleted, new_event
 from shared.geography import BLOCKS_BY_DISTRICT, STATES
 from shared.runtime.infra import EmbeddedPostgres
 from shared.unit_of_work import UnitOfWork
 
 SCHEMA = "placement"
+ADMIN = Staff("admin", None)  # whom the bench's capacity changes are audited as
 STATE = "RJ"
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 # What Store.ranked_seats reads, the same columns in the same order.
@@ -191,9 +193,9 @@ async def run(dsn: str, n: int, runs: int) -> None:
     uow = UnitOfWork(pool, Store)
     for _ in range(runs):
         started = time.perf_counter()
-        _, changed = await usecases.set_unit_capacity(uow, unit_id, 21)
+        _, changed = await usecases.set_unit_capacity(uow, ADMIN, unit_id, 21)
         override.append((time.perf_counter() - started, changed))
-        await usecases.clear_unit_capacity(uow, unit_id)
+        await usecases.clear_unit_capacity(uow, ADMIN, unit_id)
     await pool.close()
 
     steady_s, select_s, pure_s, memory_s = med([t for t, _ in steady]), med(select), med(pure), med(in_memory)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass
 from functools import lru_cache
@@ -15,10 +16,19 @@ from shared.settings import Settings
 ROLES = ("interviewer", "admin")
 
 
+def token_fingerprint(token: str) -> str:
+    """Who a token is, for the audit and "my decided cases", without being the token: the first 12 hex
+    characters of its SHA-256. Tokens are long random strings (`recruit up` makes 32 characters), so
+    the fingerprint cannot be turned back into one."""
+    return hashlib.sha256(token.encode()).hexdigest()[:12]
+
+
 @dataclass(frozen=True)
 class Staff:
     role: str
     states: frozenset[str] | None  # None: every state
+    # token_fingerprint of the token; every Staff made from STAFF_TOKENS has one.
+    fingerprint: str | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -65,7 +75,7 @@ def parse_staff_tokens(text: str) -> dict[str, Staff]:
         if not token or role not in ROLES:
             raise ValueError("STAFF_TOKENS entries must look like token:interviewer[:RJ|UP] or token:admin")
         states = frozenset(s.strip().upper() for s in scope.split("|") if s.strip()) or None
-        tokens[token] = Staff(role=role, states=states)
+        tokens[token] = Staff(role=role, states=states, fingerprint=token_fingerprint(token))
     return tokens
 
 

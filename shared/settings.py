@@ -39,6 +39,14 @@ class Settings(BaseSettings):
     # How often screening looks for deferred cases whose polling has ended (any replica may run it).
     screening_release_seconds: float = Field(30.0, gt=0)
 
+    # Origins whose pages may call this service from a browser (comma-separated; empty: none, and no
+    # CORS headers at all). `recruit up` opens placement to the staff console's origin (screening's).
+    cors_origins: str = ""
+    # Where the staff console (screening GET /console) finds placement's API; `recruit up` sets it.
+    placement_url: str = "http://localhost:8003"
+    # reporting's public address: intake's confirmation links its applicant status page (GET /status).
+    reporting_url: str = "http://localhost:8004"
+
     kafka_topic_partitions: int = Field(6, ge=1)
     outbox_batch_size: int = Field(2000, ge=1)
     outbox_poll_seconds: float = Field(0.5, gt=0)
@@ -56,6 +64,9 @@ class Settings(BaseSettings):
                 "or point DATABASE_URL at a PostgreSQL server."
             )
         return self.database_url.get_secret_value()
+
+    def cors_origin_list(self) -> list[str]:
+        return [origin.strip().rstrip("/") for origin in self.cors_origins.split(",") if origin.strip()]
 
     def kafka_servers(self) -> str:
         if not self.kafka_bootstrap_servers:

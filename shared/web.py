@@ -1,5 +1,6 @@
-"""HTTP for every service: the FastAPI app with its body limit, request timing, error shape and the
-operations endpoints (/healthz, /readyz, /metrics, /asyncapi.json); routes reach the runtime here."""
+"""HTTP for every service: the FastAPI app with its body limit, request timing, error shape, CORS (only
+where CORS_ORIGINS opens it) and the operations endpoints (/healthz, /readyz, /metrics, /asyncapi.json);
+routes reach the runtime here."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ from typing import TypeVar
 import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from faststream.specification import AsyncAPI
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Lifespan, Receive, Scope, Send
 
 from shared.errors import validation_failed
@@ -99,6 +102,18 @@ class RequestTiming:
                 time.perf_counter() - started)
 
 
+class OriginsOnly(CORSMiddleware):
+    """Starlette's CORS, except that a refused preflight carries no CORS header at all (Starlette's lists the
+    allowed methods and headers even to an origin it refuses; a browser ignores them, a reader need not see them)."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code != 200:
+            for name in [name for name in response.headers if name.startswith("access-control-")]:
+                del response.headers[name]
+        return response
+
+
 class _BodyTooLarge(Exception):
     pass
 
@@ -116,6 +131,12 @@ def service_app(runtime: Runtime, *, lifespan: Lifespan[FastAPI], title: str,
     app.state.runtime = runtime
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES, exempt=body_limit_exempt)
     app.add_middleware(RequestTiming, service=runtime.service)
+    if origins := runtime.settings.cors_origin_list():
+        # Added last, so outermost: a preflight is answered before the body limit, and refusals
+        # (401, 413, ...) carry the headers too, so the page can read them. Bearer tokens travel in
+        # a header, never in cookies: no credentials mode.
+        app.add_middleware(OriginsOnly, allow_origins=origins, allow_methods=["GET", "PUT", "DELETE", "POST"],
+                           allow_headers=["Authorization", "Content-Type"])
     app.add_exception_handler(RequestValidationError, validation_failed)
     app.mount("/fonts", StaticFiles(directory=FONTS), name="fonts")
 

@@ -109,6 +109,10 @@ def form_key(request: Request) -> str:
     return next((key for key, source in keys.items() if source == settings.intake_form_source), "")
 
 
+def form_of(request: Request) -> page.Form:
+    return page.Form(form_key(request), runtime_of(request).settings.reporting_url)
+
+
 def retry_after(request: Request, source: str) -> int:
     """0 when this key may make a request now (a token is taken), else whole seconds to wait."""
     wait = request.app.state.rate_limiter.take(source, time.monotonic())
@@ -146,11 +150,11 @@ async def submit_application(request: Request, header_key: str | None = Security
     source = source_for_key(runtime_of(request).settings, key) if isinstance(key, str) else None
     if source is None:
         if html:
-            return HTMLResponse(page.failure_page(form_key(request), page.KEY_REFUSED, raw or {}), 401)
+            return HTMLResponse(page.failure_page(form_of(request), page.KEY_REFUSED, raw or {}), 401)
         return JSONResponse({"detail": "missing or invalid X-Api-Key"}, 401)
     if wait := retry_after(request, source):
         if html:
-            return HTMLResponse(page.failure_page(form_key(request), page.TOO_MANY, raw or {}), 429,
+            return HTMLResponse(page.failure_page(form_of(request), page.TOO_MANY, raw or {}), 429,
                                 headers={"Retry-After": str(wait)})
         return _too_many(wait)
     if raw is None:
@@ -172,11 +176,11 @@ async def submit_application(request: Request, header_key: str | None = Security
     except usecases.InvalidApplication as invalid:
         if html:
             messages = [(e.field, message(e, "hi"), message(e, "en")) for e in invalid.errors]
-            return HTMLResponse(page.errors_page(form_key(request), messages, raw), 422)
+            return HTMLResponse(page.errors_page(form_of(request), messages, raw), 422)
         return JSONResponse({"detail": _field_errors(invalid.errors, language(request))}, 422)
     application_id, status = str(submitted.application_id), 200 if submitted.duplicate else 201
     if html:
-        return HTMLResponse(page.received_page(form_key(request), application_id, submitted.duplicate), status)
+        return HTMLResponse(page.received_page(form_of(request), application_id, submitted.duplicate), status)
     return JSONResponse({"application_id": application_id, "status": "received", "duplicate": submitted.duplicate},
                         status)
 
@@ -251,7 +255,7 @@ async def erase_application(application_id: uuid.UUID, request: Request,
     An admin token, or the applicant's own phone as `{"phone": ...}`. A wrong phone is a 404 like
     an unknown id, so the endpoint does not tell which ids exist. Erasing again is a 204 too.
     """
-    phone = None
+    phone = staff = None
     if credentials is not None:
         staff = staff_for(runtime_of(request).settings, credentials)
         if staff is None:
@@ -263,7 +267,7 @@ async def erase_application(application_id: uuid.UUID, request: Request,
         if phone is None:
             raise unauthorized('send an admin token, or the application\'s phone as {"phone": "..."}')
     try:
-        await usecases.erase_application(uow, application_id, hash_key(request), applicant_phone=phone)
+        await usecases.erase_application(uow, application_id, hash_key(request), by=staff, applicant_phone=phone)
     except usecases.PhoneMismatch:
         raise HTTPException(404, "no such application for this phone") from None
     except usecases.UnknownApplication:
@@ -290,4 +294,4 @@ async def reference_states() -> list[dict[str, str]]:
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 async def application_form(request: Request) -> HTMLResponse:
-    return HTMLResponse(page.form_page(form_key(request)))
+    return HTMLResponse(page.form_page(form_of(request)))

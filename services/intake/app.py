@@ -8,8 +8,9 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from services.intake import bulk_import
-from services.intake.api import router
+from services.intake.api import intake_unit_of_work, router
 from services.intake.domain.rate_limit import RateLimiter
+from shared import audit
 from shared.events import ApplicationErased, ApplicationSubmitted
 from shared.service import Runtime
 from shared.settings import Settings, get_settings
@@ -34,4 +35,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.rate_limiter = RateLimiter(runtime.settings.intake_rate_per_second, runtime.settings.intake_rate_burst)
     app.state.bulk_workers = bulk_workers
     app.include_router(router)
+    app.include_router(audit.routes(intake_unit_of_work))
     return app

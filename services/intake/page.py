@@ -1,15 +1,31 @@
-"""Intake form page: the bilingual form (static/form.html) with its API key, and a no-JS post's outcome drawn in it."""
+"""Intake form page: static/form.html with its API key, districts and status link, and a no-JS post's outcome."""
 
 from __future__ import annotations
 
 import html
+import json
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-TEMPLATE = (Path(__file__).parent / "static" / "form.html").read_text(encoding="utf-8")
+from shared.geography import STATES
+
 KEY_PLACEHOLDER = "__FORM_API_KEY__"
+# Where the confirmation's "check your status" link points when no REPORTING_URL is known and the
+# page has no script to work it out from its own address: reporting's port in SPEC.
+
+
+def _districts_json() -> str:
+    """The known districts of every state by code (with its English name, the no-script list's value), for the
+    form's suggestions; `</` escaped, since it sits inside a <script> element."""
+    known = {s.code: {"name": s.name_en, "districts": sorted(s.districts)} for s in STATES.values()}
+    return json.dumps(known, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+
+
+TEMPLATE = (Path(__file__).parent / "static" / "form.html").read_text(encoding="utf-8").replace(
+    "__DISTRICTS__", _districts_json())
 
 # (Hindi, English): without JavaScript the page shows both languages, so its messages do too.
 CHECK_FIELDS = ("कृपया चिह्नित फ़ील्ड ठीक करें।", "Please correct the highlighted fields.")
@@ -23,13 +39,29 @@ _TEXT_INPUTS = ("full_name", "phone", "email", "age", "languages", "district", "
                 "hours_per_week", "social.twitter", "social.instagram", "social.facebook", "social.youtube")
 
 
-def form_page(form_key: str) -> str:
-    """The form as served at GET /: every placeholder replaced by the web form's API key."""
-    return TEMPLATE.replace(KEY_PLACEHOLDER, html.escape(form_key, quote=True))
+@dataclass(frozen=True)
+class Form:
+    """What the form page is filled with: the public form's API key and reporting's public address."""
+
+    key: str
+    reporting_url: str
+
+    @property
+    def status_url(self) -> str:
+        return f"{self.reporting_url.rstrip('/')}/status"
 
 
-def received_page(form_key: str, application_id: str, duplicate: bool) -> str:
-    page = form_page(form_key)
+def form_page(form: Form) -> str:
+    """The form as served at GET /: the web form's API key and the status page's address filled in."""
+    status = html.escape(form.status_url, quote=True)
+    return (TEMPLATE.replace(KEY_PLACEHOLDER, html.escape(form.key, quote=True))
+            .replace("__STATUS_URL__", status).replace("__STATUS_HREF__", status))
+
+
+def received_page(form: Form, application_id: str, duplicate: bool) -> str:
+    page = form_page(form)
+    # The status page opens with the id filled in (a fragment: it never reaches a server log).
+    page = _sub(r'(<a id="status-link" href="[^"#]*)(")', rf"\1#id={html.escape(application_id, quote=True)}\2", page)
     page = _sub(r'(<section id="confirmation"[^>]*?) hidden>', r"\1>", page)
     page = _sub(r'(<code id="application-id">)(</code>)', rf"\g<1>{html.escape(application_id)}\2", page)
     page = _sub(r'(<p id="duplicate" data-value=")(")', rf"\g<1>{str(duplicate).lower()}\2", page)
@@ -37,9 +69,9 @@ def received_page(form_key: str, application_id: str, duplicate: bool) -> str:
     return _sub(rf'(<span id="{shown}") hidden>', r"\1>", page)
 
 
-def errors_page(form_key: str, errors: Sequence[tuple[str, str, str]], values: Mapping[str, Any]) -> str:
+def errors_page(form: Form, errors: Sequence[tuple[str, str, str]], values: Mapping[str, Any]) -> str:
     """The form again with the sender's values and each (field, Hindi, English) message at its field."""
-    page = _refill(form_page(form_key), values)
+    page = _refill(form_page(form), values)
     unplaced: list[str] = []
     for field, hindi, english in errors:
         slot = re.compile(rf'(<div id="error-{re.escape(field)}" class="error[^"]*"[^>]*>)(</div>)')
@@ -53,8 +85,8 @@ def errors_page(form_key: str, errors: Sequence[tuple[str, str, str]], values: M
     return _form_error(page, general)
 
 
-def failure_page(form_key: str, message: tuple[str, str], values: Mapping[str, Any]) -> str:
-    return _form_error(_refill(form_page(form_key), values), _bilingual(*message))
+def failure_page(form: Form, message: tuple[str, str], values: Mapping[str, Any]) -> str:
+    return _form_error(_refill(form_page(form), values), _bilingual(*message))
 
 
 def _bilingual(hindi: str, english: str) -> str:

@@ -1,16 +1,22 @@
-"""Intake store: every SQL statement of intake (applications, bulk staging, erasure, the outbox), on one connection."""
+"""Intake store: every SQL statement of intake (applications, bulk staging, erasure, the outbox, the audit), on one
+connection."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 import asyncpg
 
 from services.intake.domain.bulk import PreparedRow
-from shared import outbox
-from shared.events import APPLICATIONS_SUBMITTED, EVENT_TYPE_OF, ApplicationSubmitted, Envelope
+from shared import audit, outbox
+from shared.events import (
+    APPLICATIONS_SUBMITTED,
+    EVENT_TYPE_OF,
+    ApplicationSubmitted,
+    Envelope,
+)
 
 # An application's row is read from its application.submitted event, in SQL, so the stored row
 # and the published event cannot differ. `e` is the envelope (jsonb), `d` its data, `h` the keyed
@@ -95,6 +101,15 @@ class Store:
 
     async def add_events(self, events: Sequence[Envelope]) -> None:
         await outbox.add_events(self.conn, events)
+
+    # --- the audit ---
+
+    async def record_audit(self, actor: Mapping, action: str, target: str, before: Mapping | None,
+                           after: Mapping | None) -> None:
+        await audit.record(self.conn, actor, action, target, before, after)
+
+    async def audit_entries(self, since: datetime | None, limit: int) -> tuple[list[Mapping], bool]:
+        return await audit.entries(self.conn, since, limit)
 
     # --- bulk import ---
 

@@ -1,4 +1,5 @@
-"""Intake use cases: one function per command (submit, erase, read an application, a bulk import's transaction)."""
+"""Intake use cases: one function per command (submit, erase with its audit row, read an application, a bulk
+import's transaction)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from services.intake.domain import events
 from services.intake.domain.bulk import PreparedRow
 from services.intake.domain.validation import FieldError, validate_application
 from services.intake.store import Store
+from shared import audit
+from shared.auth import Staff
 from shared.events import new_event
 from shared.phone import mask_phone, normalize_phone, phone_hash
 from shared.unit_of_work import UnitOfWork
@@ -71,16 +74,19 @@ async def submit_application(uow: UnitOfWork[Store], raw: Any, source: str, hash
     return submitted
 
 
-async def erase_application(uow: UnitOfWork[Store], application_id: uuid.UUID, hash_key: bytes,
-                            applicant_phone: str | None = None) -> bool:
-    """Remove an application's personal data and publish application.erased, in one transaction.
+async def erase_application(uow: UnitOfWork[Store], application_id: uuid.UUID, hash_key: bytes, *,
+                            by: Staff | None = None, applicant_phone: str | None = None) -> bool:
+    """Remove an application's personal data and publish application.erased, in one transaction with its
+    audit row (an erasure refused leaves none; one of an erased application leaves one saying so).
 
-    By an admin (``applicant_phone`` None) or by the applicant, whose phone, in any accepted format, must
+    By an admin (``by``) or by the applicant, whose phone (``applicant_phone``), in any accepted format, must
     be the application's: else PhoneMismatch, as an unknown id gives UnknownApplication. True when erased
     now, False when it was erased before (nothing changes, no second event). The application's
     application.submitted outbox row is scrubbed too, published or not: intake keeps nothing personal of
     an erased applicant.
     """
+    if (by is None) == (applicant_phone is None):
+        raise TypeError("an erasure is by an admin (by) or by the applicant (applicant_phone)")
     erased_at = datetime.now(timezone.utc)
     async with uow.transaction() as store:
         if applicant_phone is not None:
@@ -102,6 +108,8 @@ async def erase_application(uow: UnitOfWork[Store], application_id: uuid.UUID, h
             await store.add_events([new_event(events.PRODUCER, application_id, events.erased_data(erased_at),
                                               occurred_at=erased_at)])
             erased = True
+        await store.record_audit(audit.APPLICANT if by is None else audit.actor_of(by), "application.erased",
+                                 str(application_id), {"erased": not erased}, {"erased": True})
     log.info("application %s %s by %s", application_id, "erased" if erased else "was already erased",
              "an admin" if applicant_phone is None else "the applicant")
     return erased

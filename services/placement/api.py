@@ -1,4 +1,5 @@
-"""Placement API: FastAPI routes for placements, units and capacities: auth, parse, one use case, the answer."""
+"""Placement API: FastAPI routes for placements, units (with their members) and capacities: auth, parse, one use
+case, the answer."""
 
 from __future__ import annotations
 
@@ -36,6 +37,12 @@ class Unit(BaseModel):
     level: UnitLevel
     capacity: int
     filled: int
+
+
+class Member(BaseModel):
+    application_id: uuid.UUID
+    score: int
+    rank: int = Field(description="1 for the best in the unit, in merit order")
 
 
 class LevelCapacities(BaseModel):
@@ -125,6 +132,17 @@ async def units(state: str | None = Query(None, description="a state's code, Eng
     return [_unit_dict(u) for u in await usecases.units(uow, states, level)]
 
 
+@router.get("/units/{unit_id:path}/members", response_model=list[Member], tags=["units"])
+async def unit_members(unit_id: str, staff: Staff = Depends(require_staff),
+                       uow: UnitOfWork[Store] = Depends(placement_unit_of_work)) -> list[dict]:
+    """Who sits in a unit, best first (ids and scores; names and phones are screening's, POST /v1/cases/lookup).
+    403 outside the token's states, 404 for a unit that does not exist, 422 for a malformed id."""
+    try:
+        return await usecases.unit_members(uow, _unit_id(unit_id, staff))
+    except usecases.UnknownUnit:
+        raise _no_unit(unit_id) from None
+
+
 @router.get("/capacity", response_model=Capacities, tags=["capacity"])
 async def capacity(staff: Staff = Depends(require_staff),
                    uow: UnitOfWork[Store] = Depends(placement_unit_of_work)) -> dict:
@@ -135,7 +153,7 @@ async def capacity(staff: Staff = Depends(require_staff),
 async def set_capacity(body: LevelCapacities, staff: Staff = Depends(require_admin),
                        uow: UnitOfWork[Store] = Depends(placement_unit_of_work)) -> dict:
     """Change level defaults for every unit, then re-place every state (each in its own transaction)."""
-    capacities, changed = await usecases.set_level_capacities(uow, body.model_dump(exclude_none=True))
+    capacities, changed = await usecases.set_level_capacities(uow, staff, body.model_dump(exclude_none=True))
     return {**_capacities(capacities), "changed": changed}
 
 
@@ -144,7 +162,7 @@ async def set_unit_capacity(unit_id: str, body: UnitCapacity, staff: Staff = Dep
                             uow: UnitOfWork[Store] = Depends(placement_unit_of_work)) -> dict:
     """Give one unit its own capacity and re-place its state (one transaction)."""
     try:
-        unit, changed = await usecases.set_unit_capacity(uow, _unit_id(unit_id, staff), body.capacity)
+        unit, changed = await usecases.set_unit_capacity(uow, staff, _unit_id(unit_id, staff), body.capacity)
     except usecases.UnknownUnit:
         raise _no_unit(unit_id) from None
     return {**_unit_dict(unit), "changed": changed}
@@ -155,7 +173,7 @@ async def clear_unit_capacity(unit_id: str, staff: Staff = Depends(require_admin
                               uow: UnitOfWork[Store] = Depends(placement_unit_of_work)) -> dict:
     """Back to the level default; re-places the unit's state."""
     try:
-        unit, changed = await usecases.clear_unit_capacity(uow, _unit_id(unit_id, staff))
+        unit, changed = await usecases.clear_unit_capacity(uow, staff, _unit_id(unit_id, staff))
     except usecases.UnknownUnit:
         raise _no_unit(unit_id) from None
     return {**_unit_dict(unit), "changed": changed}

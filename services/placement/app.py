@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from services.placement import handlers, jobs
-from services.placement.api import router
+from services.placement.api import placement_unit_of_work, router
+from shared import audit
 from shared.events import PlacementChanged
 from shared.service import Runtime
 from shared.settings import Settings, get_settings
@@ -30,4 +31,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = service_app(runtime, lifespan=lifespan, title="recruit placement")
     app.include_router(router)
+    app.include_router(audit.routes(placement_unit_of_work))
     return app

@@ -1,4 +1,5 @@
-"""Placement store: every SQL statement of placement (locks, candidates, erasures, capacities, seats, marks, outbox)."""
+"""Placement store: every SQL statement of placement (locks, candidates, erasures, capacities, seats, marks, outbox,
+audit)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import datetime
 import asyncpg
 
 from services.placement import domain
+from shared import audit
 from shared.events import Envelope
 from shared.outbox import add_events
 
@@ -127,6 +129,12 @@ class Store:
             None if states is None else list(states))
         return {r["unit_id"]: r["filled"] for r in rows}
 
+    async def unit_members(self, unit_id: str) -> list[asyncpg.Record]:
+        """The candidates seated in a unit, in merit order (as the state's: score, then submitted_at, then id)."""
+        return await self.conn.fetch(
+            "SELECT application_id, score FROM candidates WHERE unit_id = $1"
+            " ORDER BY score DESC, submitted_at, application_id", unit_id)
+
     async def seats_taken(self, unit_id: str) -> int:
         return await self.conn.fetchval("SELECT count(*) FROM candidates WHERE unit_id = $1", unit_id)
 
@@ -178,3 +186,12 @@ class Store:
 
     async def add_events(self, envelopes: Sequence[Envelope]) -> None:
         await add_events(self.conn, envelopes)
+
+    # --- audit ---------------------------------------------------------------------------------------
+
+    async def record_audit(self, actor: Mapping, action: str, target: str, before: Mapping | None,
+                           after: Mapping | None) -> None:
+        await audit.record(self.conn, actor, action, target, before, after)
+
+    async def audit_entries(self, since: datetime | None, limit: int) -> tuple[list[Mapping], bool]:
+        return await audit.entries(self.conn, since, limit)

@@ -1,4 +1,5 @@
-"""Placement use cases: each command's and event run's order of work (transaction, locks, rule, seats, events)."""
+"""Placement use cases: each command's and event run's order of work (transaction, locks, rule, seats, events,
+and a staff command's audit row in its transaction)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 
 from services.placement import domain
 from services.placement.store import Store
+from shared import audit
+from shared.auth import Staff
 from shared.events import ApplicationErased, Event, EventData, ScreeningCompleted, UnitLevel, new_event, runs_by_type
 from shared.unit_of_work import UnitOfWork
 
@@ -83,7 +86,8 @@ ON_EVENTS: Mapping[type[EventData], Callable[[Store, Sequence[Event]], Awaitable
 
 # --- commands ------------------------------------------------------------------------------------------
 
-async def set_level_capacities(uow: UnitOfWork[Store], levels: Mapping[str, int]) -> tuple[domain.Capacities, int]:
+async def set_level_capacities(uow: UnitOfWork[Store], by: Staff,
+                               levels: Mapping[str, int]) -> tuple[domain.Capacities, int]:
     """Change level defaults, then re-place every state; returns the capacities and the placement changes.
 
     The change commits together with a mark on every state that has candidates; the states are then
@@ -92,8 +96,13 @@ async def set_level_capacities(uow: UnitOfWork[Store], levels: Mapping[str, int]
     """
     async with uow.transaction() as store:
         await store.lock_capacities(exclusive=True)
+        before = await store.capacities()
         await store.set_level_capacities(levels)
         await store.mark_states_with_candidates()
+        # Target '*': the defaults apply to every unit of every state. The re-placements' count comes
+        # later, in their own transactions; the audit row commits with the change itself.
+        await store.record_audit(audit.actor_of(by), "capacity.changed", "*", _levels(before),
+                                 {**_levels(before), **levels})
     changed = await re_place_marked_states(uow)
     return await capacities(uow), changed
 
@@ -119,17 +128,22 @@ async def re_place_marked_states(uow: UnitOfWork[Store]) -> int:
     return total
 
 
-async def set_unit_capacity(uow: UnitOfWork[Store], unit_id: str, capacity: int) -> tuple[domain.Unit, int]:
+def _levels(capacities: domain.Capacities) -> dict[str, int]:
+    return {"state": capacities.state, "district": capacities.district, "block": capacities.block}
+
+
+async def set_unit_capacity(uow: UnitOfWork[Store], by: Staff, unit_id: str,
+                            capacity: int) -> tuple[domain.Unit, int]:
     """Give one unit its own capacity and re-place its state (one transaction); the unit and the changes.
 
     Raises UnknownUnit when no candidate could sit in the unit and it has no override.
     """
-    return await _change_unit_capacity(uow, unit_id, capacity)
+    return await _change_unit_capacity(uow, by, unit_id, capacity)
 
 
-async def clear_unit_capacity(uow: UnitOfWork[Store], unit_id: str) -> tuple[domain.Unit, int]:
+async def clear_unit_capacity(uow: UnitOfWork[Store], by: Staff, unit_id: str) -> tuple[domain.Unit, int]:
     """Return one unit to its level default and re-place its state (one transaction); as set_unit_capacity."""
-    return await _change_unit_capacity(uow, unit_id, None)
+    return await _change_unit_capacity(uow, by, unit_id, None)
 
 
 async def re_place_state(uow: UnitOfWork[Store], state: str) -> int:
@@ -139,12 +153,14 @@ async def re_place_state(uow: UnitOfWork[Store], state: str) -> int:
         return await _re_place(store, state)
 
 
-async def _change_unit_capacity(uow: UnitOfWork[Store], unit_id: str, capacity: int | None) -> tuple[domain.Unit, int]:
+async def _change_unit_capacity(uow: UnitOfWork[Store], by: Staff, unit_id: str,
+                                capacity: int | None) -> tuple[domain.Unit, int]:
     state, _, _ = domain.parse_unit(unit_id)
     async with uow.transaction() as store:
         await store.lock_state(state)
         if not await store.unit_exists(unit_id):
             raise UnknownUnit(unit_id)
+        before = await store.capacities()
         if capacity is None:
             await store.clear_unit_capacity(unit_id)
         else:
@@ -154,6 +170,10 @@ async def _change_unit_capacity(uow: UnitOfWork[Store], unit_id: str, capacity: 
         # more still answers, empty.
         answer = domain.Unit(unit_id, domain.level_of_unit(unit_id), (await store.capacities()).for_unit(unit_id),
                              await store.seats_taken(unit_id))
+        await store.record_audit(
+            audit.actor_of(by), "unit-capacity.cleared" if capacity is None else "unit-capacity.set", unit_id,
+            {"capacity": before.for_unit(unit_id), "override": before.overrides.get(unit_id)},
+            {"capacity": answer.capacity, "override": capacity, "filled": answer.filled, "changed": changed})
     return answer, changed
 
 
@@ -201,6 +221,17 @@ async def units(uow: UnitOfWork[Store], states: Sequence[str] | None,
         filled = await store.filled(states)
         current = await store.capacities()
     return [u for u in domain.units(places, filled, current, states) if level is None or u.level == level]
+
+
+async def unit_members(uow: UnitOfWork[Store], unit_id: str) -> list[dict]:
+    """Who sits in a unit, in merit order: [{application_id, score, rank}], rank 1 the best there.
+    UnknownUnit when no candidate could sit in it and it has no override (as for its capacity)."""
+    async with uow.snapshot() as store:  # so the unit's existence and its members agree
+        if not await store.unit_exists(unit_id):
+            raise UnknownUnit(unit_id)
+        members = await store.unit_members(unit_id)
+    return [{"application_id": row["application_id"], "score": row["score"], "rank": rank}
+            for rank, row in enumerate(members, start=1)]
 
 
 async def capacities(uow: UnitOfWork[Store]) -> domain.Capacities:

@@ -96,6 +96,13 @@ async def dashboard() -> FileResponse:
     return FileResponse(STATIC / "dashboard.html", headers={"Cache-Control": "no-cache"})
 
 
+@pages.get("/status")
+async def status_page() -> FileResponse:
+    """The applicant's status page (SPEC "Additions"): its script asks /v1/applications/{id}/status,
+    so the phone never enters the page's address or the browser's history."""
+    return FileResponse(STATIC / "status.html", headers={"Cache-Control": "no-cache"})
+
+
 @router.get("/stats/summary", tags=["stats"])
 async def summary(view: LiveView = Depends(ready_view)) -> Response:
     """Counts of the whole campaign (SPEC). Usually answered by SummaryFastPath before this route:
@@ -154,7 +161,12 @@ async def stream(view: LiveView = Depends(ready_view)) -> EventSourceResponse:
     return EventSourceResponse(events(), ping=15, headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
-@router.get("/applications/{application_id}/status", tags=["status"])
+# The applicant's own look-up is open even when REPORTING_READ_TOKEN closes the statistics: the
+# phone is the applicant's credential, and the answer holds nothing but their own stage.
+applicants = APIRouter(prefix="/v1")
+
+
+@applicants.get("/applications/{application_id}/status", tags=["status"])
 async def application_status(request: Request, application_id: uuid.UUID,
                              phone: str = Query(..., max_length=40,
                                                 description="the applicant's phone, any accepted format"),

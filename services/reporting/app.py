@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from services.reporting import handlers, jobs
-from services.reporting.api import STATIC, SummaryFastPath, pages, router
+from services.reporting.api import STATIC, SummaryFastPath, applicants, pages, router
 from services.reporting.live_view import LiveView
 from shared.service import Runtime
 from shared.settings import Settings, get_settings
@@ -34,6 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     token = runtime.settings.reporting_read_token
     app.add_middleware(SummaryFastPath, view=view, read_token=token.get_secret_value() if token else "")
     app.include_router(router)
+    app.include_router(applicants)
     app.include_router(pages)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

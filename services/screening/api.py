@@ -1,5 +1,6 @@
 """Screening API (routes): auth, parse, call one use case, answer; the use cases' refusals become
-404, 403, 409 or 422 here."""
+404, 403, 409 or 422 here. Also the staff console's JSON: who am I, my decided cases, contact look-up,
+/console/config (the page itself is console.py's)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from pydantic import (
 
 from services.screening import domain, usecases
 from services.screening.store import Store
+from shared.audit import Actor, actor_of
 from shared.auth import Staff, out_of_scope, require_admin, require_scope, require_staff
 from shared.errors import invalid, state_code
 from shared.events import RUBRIC, RUBRIC_MAX, RUBRIC_MIN
@@ -33,6 +35,8 @@ from shared.unit_of_work import UnitOfWork
 from shared.web import runtime_of, unit_of_work
 
 router = APIRouter(prefix="/v1")
+# The console's JSON beside its page (GET /console is console.py's), outside /v1.
+console_api = APIRouter(prefix="/console", tags=["console"])
 
 screening_uow = unit_of_work(Store)
 
@@ -63,6 +67,7 @@ class QueueItem(BaseModel):
     district: str
     status: str
     submitted_at: dt.datetime
+    reason: str | None = Field(description="for a deferred case, until when, e.g. 'polling in RJ ends 2026-12-10'")
 
 
 class Queue(BaseModel):
@@ -70,20 +75,34 @@ class Queue(BaseModel):
     next_cursor: str | None = Field(None, description="pass as ?cursor= for the next page; null on the last page")
 
 
-def _cursor(row: Mapping) -> str:
-    # Opaque to clients; it is the keyset position (deferred, submitted_at, application_id) of the last item.
-    position = [row["status"] == "deferred", row["submitted_at"].isoformat(), str(row["application_id"])]
+def _encode(position: list) -> str:
+    # Cursors are opaque to clients: the keyset position of a page's last item, as base64 JSON.
     return base64.urlsafe_b64encode(json.dumps(position).encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> list:
+    return json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+
+
+def _moment(text: object) -> dt.datetime:
+    moment = dt.datetime.fromisoformat(text)  # a TypeError for anything but text
+    if moment.tzinfo is None:
+        raise ValueError
+    return moment
+
+
+def _cursor(row: Mapping) -> str:
+    # The queue's keyset position: (deferred, submitted_at, application_id).
+    return _encode([row["status"] == "deferred", row["submitted_at"].isoformat(), str(row["application_id"])])
 
 
 def _position(cursor: str) -> tuple[bool, dt.datetime, uuid.UUID]:
     try:
-        deferred, submitted_at, application_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        moment = dt.datetime.fromisoformat(submitted_at)
-        if not isinstance(deferred, bool) or moment.tzinfo is None:
+        deferred, submitted_at, application_id = _decode(cursor)
+        if not isinstance(deferred, bool):
             raise ValueError
-        return deferred, moment, uuid.UUID(application_id)
-    except (ValueError, TypeError, binascii.Error):
+        return deferred, _moment(submitted_at), uuid.UUID(application_id)
+    except (ValueError, TypeError, AttributeError, binascii.Error):
         raise invalid("cursor", "not a cursor this queue gave out") from None
 
 
@@ -191,9 +210,8 @@ async def schedule_wave(body: WaveRequest, staff: Staff = Depends(require_staff)
                         uow: UnitOfWork = Depends(screening_uow)) -> Wave:
     """Book the head of a state's queue into a day's slots, interviewers in turn, never double-booking one."""
     state = state_code(body.state)
-    require_scope(staff, state)
     with refusals_as_http():
-        wave = await usecases.schedule_wave(uow, state, body.date, body.start, body.end, body.slot_minutes,
+        wave = await usecases.schedule_wave(uow, staff, state, body.date, body.start, body.end, body.slot_minutes,
                                             body.interviewers)
     return Wave(state=state, date=body.date, capacity=wave.capacity, scheduled=len(wave.slots),
                 interviews=[WaveInterview(**slot._asdict()) for slot in wave.slots])
@@ -242,7 +260,7 @@ async def set_polling_ends(state: str, body: PollingEnds, staff: Staff = Depends
                            uow: UnitOfWork = Depends(screening_uow)) -> CalendarChange:
     """Set a state's last polling day: its waiting cases are deferred through that day, released after it."""
     state = state_code(state)
-    changed, deferring = await usecases.set_polling_ends(uow, state, body.polling_ends)
+    changed, deferring = await usecases.set_polling_ends(uow, staff, state, body.polling_ends)
     return CalendarChange(state=state, polling_ends=body.polling_ends, changed=changed, deferring=deferring)
 
 
@@ -250,5 +268,96 @@ async def set_polling_ends(state: str, body: PollingEnds, staff: Staff = Depends
 async def clear_polling_ends(state: str, staff: Staff = Depends(require_admin),
                              uow: UnitOfWork = Depends(screening_uow)) -> Response:
     """Clear a state's entry (no election): its deferred cases are released. 204 whether or not it had one."""
-    await usecases.clear_polling_ends(uow, state_code(state))
+    await usecases.clear_polling_ends(uow, staff, state_code(state))
     return Response(status_code=204)
+
+
+# --- the staff console's JSON --------------------------------------------------------------------
+
+
+@router.get("/me", response_model=Actor, tags=["console"])
+async def me(staff: Staff = Depends(require_staff)) -> Actor:
+    """Who this token is: its role, its states (null: every state) and its fingerprint (never the token).
+    401 for a wrong token: the console's sign-in."""
+    return Actor(**actor_of(staff))  # what the audit records of this token, too
+
+
+class DecidedCase(BaseModel):
+    application_id: uuid.UUID
+    full_name: str | None
+    state: str
+    district: str
+    outcome: Literal["selected", "rejected", "no_show"]
+    score: int | None
+    decided_at: dt.datetime
+
+
+class Decided(BaseModel):
+    items: list[DecidedCase]
+    next_cursor: str | None = Field(None, description="pass as ?cursor= for the next page; null on the last page")
+
+
+def _decided_position(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
+    try:
+        decided_at, application_id = _decode(cursor)
+        return _moment(decided_at), uuid.UUID(application_id)
+    except (ValueError, TypeError, AttributeError, binascii.Error):
+        raise invalid("cursor", "not a cursor this list gave out") from None
+
+
+@router.get("/cases/decided", response_model=Decided, tags=["console"])
+async def decided_cases(limit: int = Query(50, ge=1, le=200), cursor: str | None = Query(None, max_length=300),
+                        staff: Staff = Depends(require_staff), uow: UnitOfWork = Depends(screening_uow)) -> Decided:
+    """The cases decided with this token (by its fingerprint), newest first; erased ones and those outside
+    the token's states are not listed."""
+    page = await usecases.decided_page(uow, staff, limit, _decided_position(cursor) if cursor else None)
+    last = page.items[-1] if page.more else None
+    return Decided(items=[DecidedCase(**dict(r)) for r in page.items],
+                   next_cursor=_encode([last["decided_at"].isoformat(), str(last["application_id"])]) if last else None)
+
+
+LOOKUP_MAX = 500
+
+
+class LookupRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    application_ids: list[uuid.UUID] = Field(min_length=1, max_length=LOOKUP_MAX)
+
+
+class Contact(BaseModel):
+    application_id: uuid.UUID
+    full_name: str | None
+    phone: str | None
+    email: str | None
+    state: str
+    district: str
+    block: str | None
+    status: str
+
+
+class Contacts(BaseModel):
+    items: list[Contact]
+
+
+@router.post("/cases/lookup", response_model=Contacts, tags=["console"])
+async def lookup_cases(body: LookupRequest, staff: Staff = Depends(require_staff),
+                       uow: UnitOfWork = Depends(screening_uow)) -> Contacts:
+    """Contact details of up to 500 cases (a unit's roster): only those in the token's states and not erased,
+    in the order asked; the rest are simply absent."""
+    found = await usecases.contacts(uow, staff.visible_states(), body.application_ids)
+    return Contacts(items=[Contact(**dict(r)) for r in found])
+
+
+class ConsoleConfig(BaseModel):
+    placement_url: str = Field(description="where the console calls placement's API (PLACEMENT_URL)")
+    selection_threshold: int = Field(description="the score a result needs to be selected")
+    rubric: list[str]
+    rubric_max: int
+
+
+@console_api.get("/config", response_model=ConsoleConfig)
+async def console_config(runtime: Runtime = Depends(runtime_of)) -> ConsoleConfig:
+    """What the console page needs to know before anyone signs in; nothing secret."""
+    return ConsoleConfig(placement_url=runtime.settings.placement_url.rstrip("/"),
+                         selection_threshold=runtime.settings.selection_threshold,
+                         rubric=list(RUBRIC), rubric_max=RUBRIC_MAX)

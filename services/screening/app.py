@@ -6,9 +6,12 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from services.screening import handlers, jobs
-from services.screening.api import router
+from services.screening.api import console_api, router, screening_uow
+from services.screening.console import STATIC, pages
+from shared import audit
 from shared.events import InterviewScheduled, ScreeningCompleted, ScreeningQueued
 from shared.service import Runtime
 from shared.settings import Settings, get_settings
@@ -30,4 +33,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = service_app(runtime, lifespan=lifespan, title="recruit screening")
     app.include_router(router)
+    app.include_router(audit.routes(screening_uow))
+    app.include_router(console_api)
+    app.include_router(pages)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -192,6 +192,22 @@ def waiting(state: str, today: date, calendar: Mapping[str, date]) -> ScreeningQ
     return ScreeningQueued(state=state, status=status, reason=reason)
 
 
+def queue_reason(status: str, state: str, today: date, calendar: Mapping[str, date]) -> str | None:
+    """What the queue says of a waiting case: nothing for a queued one; for a deferred one, until when.
+
+    A deferred case whose polling has ended (or whose entry was cleared) is about to be released by
+    the release job; the queue says so rather than naming a day already past.
+    """
+    if status != "deferred":
+        return None
+    polling_ends = calendar.get(state)
+    if polling_ends is None:
+        return f"deferred for the election in {state}; released shortly"
+    if is_deferred(state, today, calendar):
+        return f"polling in {state} ends {polling_ends.isoformat()}"
+    return f"polling in {state} ended {polling_ends.isoformat()}; released shortly"
+
+
 def released_states(today: date, calendar: Mapping[str, date]) -> list[str]:
     """The states whose deferred cases are due to be queued again on `today`: every state not deferred."""
     return [state for state in STATES if not is_deferred(state, today, calendar)]

@@ -1,5 +1,5 @@
 """Screening store: every SQL statement of screening (cases, the election calendar, erasures, locks, its
-outbox), one method per query on one connection; what to write is decided by the use cases."""
+outbox and audit), one method per query on one connection; what to write is decided by the use cases."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from datetime import date, datetime, timezone
 import asyncpg
 
 from services.screening.domain import Case, NewCase, Slot, WaitingCase
+from shared import audit
 from shared.events import Envelope
 from shared.outbox import add_events
 
@@ -22,6 +23,8 @@ WAVES_LOCK = "screening.interview-waves"
 
 # Ordered before every real (deferred, submitted_at, application_id): the queue's first page.
 QUEUE_START = (False, datetime(1, 1, 1, tzinfo=timezone.utc), uuid.UUID(int=0))
+# Ordered after every real (decided_at, application_id): the first page of decided cases (newest first).
+DECIDED_START = (datetime(9999, 1, 1, tzinfo=timezone.utc), uuid.UUID(int=2**128 - 1))
 
 QUEUE_COLUMNS = "application_id, full_name, phone, state, district, status, submitted_at"
 
@@ -32,6 +35,13 @@ class Store:
 
     async def add_events(self, envelopes: Sequence[Envelope]) -> None:
         await add_events(self.conn, envelopes)
+
+    async def record_audit(self, actor: Mapping, action: str, target: str, before: Mapping | None,
+                           after: Mapping | None) -> None:
+        await audit.record(self.conn, actor, action, target, before, after)
+
+    async def audit_entries(self, since: datetime | None, limit: int) -> tuple[list[Mapping], bool]:
+        return await audit.entries(self.conn, since, limit)
 
     # --- locks -----------------------------------------------------------------------------------
 
@@ -170,11 +180,32 @@ class Store:
         )
 
     async def record_result(self, application_id: uuid.UUID, outcome: str, score: int | None,
-                            rubric: dict[str, int] | None, interviewer: str | None) -> None:
+                            rubric: dict[str, int] | None, interviewer: str | None, decided_by: str | None) -> None:
         await self.conn.execute(
             "UPDATE cases SET status = $2, score = $3, rubric = $4, interviewer = coalesce($5, interviewer),"
-            " decided_at = now(), updated_at = now() WHERE application_id = $1",
-            application_id, outcome, score, rubric, interviewer,
+            " decided_by = $6, decided_at = now(), updated_at = now() WHERE application_id = $1",
+            application_id, outcome, score, rubric, interviewer, decided_by,
+        )
+
+    async def decided_by(self, fingerprint: str, states: Sequence[str] | None, limit: int,
+                         before: tuple[datetime, uuid.UUID] = DECIDED_START) -> list[Mapping]:
+        """Up to `limit` cases decided with the token of that fingerprint, newest first, older than the
+        (decided_at, application_id) `before`; of `states` only (None: every state). Erased ones are not."""
+        return await self.conn.fetch(
+            "SELECT application_id, full_name, state, district, status AS outcome, score, decided_at FROM cases"
+            " WHERE decided_by = $1 AND status <> 'erased' AND ($2::text[] IS NULL OR state = ANY($2))"
+            " AND (decided_at, application_id) < ($3::timestamptz, $4::uuid)"
+            " ORDER BY decided_at DESC, application_id DESC LIMIT $5",
+            fingerprint, None if states is None else list(states), *before, limit,
+        )
+
+    async def contacts(self, application_ids: Sequence[uuid.UUID], states: Sequence[str] | None) -> list[Mapping]:
+        """The contact details of those cases that are in `states` (None: every state) and not erased."""
+        return await self.conn.fetch(
+            "SELECT application_id, full_name, phone, email, state, district, block, status FROM cases"
+            " WHERE application_id = ANY($1::uuid[]) AND status <> 'erased'"
+            " AND ($2::text[] IS NULL OR state = ANY($2))",
+            list(application_ids), None if states is None else list(states),
         )
 
     # --- interview waves -------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Screening use cases: one function per command and per consumed event type, each owning its
-transaction, locks and order (load, decide in the domain, save, queue the events in the outbox)."""
+transaction, locks and order (load, decide in the domain, save, queue the events in the outbox, and
+for a staff write its audit row, in the same transaction)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from datetime import date, datetime, time
 from typing import NamedTuple, Protocol
 
 from services.screening import domain
-from services.screening.store import QUEUE_START, Store
+from services.screening.store import DECIDED_START, QUEUE_START, Store
+from shared import audit
 from shared.events import ApplicationErased, ApplicationSubmitted, Event, EventData, new_event, runs_by_type
 from shared.india_time import today_in_india
 from shared.unit_of_work import UnitOfWork
@@ -31,7 +33,15 @@ class OutOfScope(Exception):
 
 
 class Scope(Protocol):
+    """Who acts (shared.auth.Staff): the states they may act in, and who they are for the audit."""
+
+    role: str
+    states: frozenset[str] | None
+    fingerprint: str | None
+
     def may_act_in(self, state: str) -> bool: ...
+
+    def visible_states(self) -> list[str] | None: ...
 
 
 async def _case_to_change(store: Store, application_id: uuid.UUID, scope: Scope) -> domain.Case:
@@ -53,17 +63,27 @@ async def schedule_interview(uow: UnitOfWork[Store], scope: Scope, application_i
         scheduled = domain.schedule(case, interview_at, interviewer)
         await store.schedule_interview(application_id, interview_at, interviewer)
         await store.add_events([new_event(PRODUCER, application_id, scheduled)])
+        # No interviewer name: the audit holds no names (the event carries it for those who need it).
+        await store.record_audit(audit.actor_of(scope), "interview.scheduled", str(application_id),
+                                 {"state": case.state, "status": case.status},
+                                 {"state": case.state, "status": "scheduled", "interview_at": scheduled.interview_at})
 
 
 async def record_result(uow: UnitOfWork[Store], scope: Scope, application_id: uuid.UUID,
                         rubric: Mapping[str, int] | None, interviewer: str | None,
                         threshold: int) -> domain.Decision:
-    """Decide one case: scored against `threshold`, or a no-show when `rubric` is None. One screening.completed."""
+    """Decide one case: scored against `threshold`, or a no-show when `rubric` is None. One screening.completed;
+    the case remembers the deciding token's fingerprint (GET /v1/cases/decided)."""
     async with uow.transaction() as store:
         case = await _case_to_change(store, application_id, scope)
         decision = domain.decide(case, rubric, threshold, interviewer)
-        await store.record_result(application_id, decision.outcome, decision.score, decision.rubric, interviewer)
+        await store.record_result(application_id, decision.outcome, decision.score, decision.rubric, interviewer,
+                                  scope.fingerprint)
         await store.add_events([new_event(PRODUCER, application_id, decision.completed)])
+        await store.record_audit(audit.actor_of(scope), "interview.result", str(application_id),
+                                 {"state": case.state, "status": case.status},
+                                 {"state": case.state, "status": decision.outcome, "score": decision.score,
+                                  "rubric": decision.rubric, "threshold": threshold})
     return decision
 
 
@@ -72,9 +92,12 @@ class Wave(NamedTuple):
     slots: list[domain.Slot]
 
 
-async def schedule_wave(uow: UnitOfWork[Store], state: str, day: date, start: time, end: time, slot_minutes: int,
-                        interviewers: Sequence[str], today: date | None = None) -> Wave:
-    """Book the head of a state's queue into a day's slots, one screening.interview-scheduled per booking."""
+async def schedule_wave(uow: UnitOfWork[Store], scope: Scope, state: str, day: date, start: time, end: time,
+                        slot_minutes: int, interviewers: Sequence[str], today: date | None = None) -> Wave:
+    """Book the head of a state's queue into a day's slots, one screening.interview-scheduled per booking.
+    OutOfScope unless `scope` may act in `state`."""
+    if not scope.may_act_in(state):
+        raise OutOfScope(state)
     today = today or today_in_india()
     starts = domain.wave_starts(day, start, end, slot_minutes, today)
     async with uow.transaction() as store:
@@ -86,6 +109,10 @@ async def schedule_wave(uow: UnitOfWork[Store], state: str, day: date, start: ti
         slots = domain.plan_wave(day, start, end, slot_minutes, interviewers, cases, busy=busy)
         await store.schedule_wave(slots)
         await store.add_events([new_event(PRODUCER, slot.application_id, domain.booked(state, slot)) for slot in slots])
+        # The wave, not each booking (each has its event): how many interviewers, not who.
+        await store.record_audit(audit.actor_of(scope), "wave.scheduled", state, None, {
+            "date": day, "start": start, "end": end, "slot_minutes": slot_minutes, "interviewers": len(interviewers),
+            "capacity": len(starts) * len(interviewers), "scheduled": len(slots)})
     return Wave(len(starts) * len(interviewers), slots)
 
 
@@ -95,11 +122,38 @@ class QueuePage(NamedTuple):
 
 
 async def queue_page(uow: UnitOfWork[Store], states: Sequence[str] | None, limit: int,
-                     after: tuple[bool, datetime, uuid.UUID] | None = None) -> QueuePage:
-    """A page of the queue (every state's, or those of `states`) after the keyset position `after`."""
+                     after: tuple[bool, datetime, uuid.UUID] | None = None, today: date | None = None) -> QueuePage:
+    """A page of the queue (every state's, or those of `states`) after the keyset position `after`; each
+    item with its `reason` (a deferred case's: until when its state's polling runs)."""
+    today = today or today_in_india()
     async with uow.reading() as store:
         rows = await store.waiting_cases(states, limit + 1, after or QUEUE_START)
+        deferred = any(row["status"] == "deferred" for row in rows[:limit])
+        calendar = await store.election_calendar() if deferred else {}
+    items = [{**row, "reason": domain.queue_reason(row["status"], row["state"], today, calendar)}
+             for row in rows[:limit]]
+    return QueuePage(items, len(rows) > limit)
+
+
+async def decided_page(uow: UnitOfWork[Store], scope: Scope, limit: int,
+                       before: tuple[datetime, uuid.UUID] | None = None) -> QueuePage:
+    """A page of the cases decided with this token (by its fingerprint), newest first, older than the keyset
+    position `before`; only of the token's states and not erased."""
+    if scope.fingerprint is None:
+        return QueuePage([], False)
+    async with uow.reading() as store:
+        rows = await store.decided_by(scope.fingerprint, scope.visible_states(), limit + 1, before or DECIDED_START)
     return QueuePage(rows[:limit], len(rows) > limit)
+
+
+async def contacts(uow: UnitOfWork[Store], states: Sequence[str] | None,
+                   application_ids: Sequence[uuid.UUID]) -> list[Mapping]:
+    """The contact details of the named cases that are in `states` (None: every state) and not erased, in the
+    order named; the others are left out, so an id outside the caller's states looks like an unknown one."""
+    async with uow.reading() as store:
+        found = {row["application_id"]: row for row in await store.contacts(list(dict.fromkeys(application_ids)),
+                                                                            states)}
+    return [found[i] for i in dict.fromkeys(application_ids) if i in found]
 
 
 class CalendarEntry(NamedTuple):
@@ -126,25 +180,31 @@ async def _apply_calendar_to_state(store: Store, state: str, today: date) -> int
     return len(changed)
 
 
-async def set_polling_ends(uow: UnitOfWork[Store], state: str, polling_ends: date,
+async def set_polling_ends(uow: UnitOfWork[Store], by: Scope, state: str, polling_ends: date,
                            today: date | None = None) -> tuple[int, bool]:
     """Set a state's last polling day and apply it to the state's waiting cases at once:
     (how many changed status, whether the state is deferred today)."""
     today = today or today_in_india()
     async with uow.transaction() as store:
         await store.lock_calendar(exclusive=True)
+        before = (await store.calendar_entry(state)).get(state)
         await store.set_polling_ends(state, polling_ends)
         changed = await _apply_calendar_to_state(store, state, today)
+        await store.record_audit(audit.actor_of(by), "calendar.set", state, {"polling_ends": before},
+                                 {"polling_ends": polling_ends, "changed": changed})
     return changed, domain.is_deferred(state, today, {state: polling_ends})
 
 
-async def clear_polling_ends(uow: UnitOfWork[Store], state: str, today: date | None = None) -> None:
+async def clear_polling_ends(uow: UnitOfWork[Store], by: Scope, state: str, today: date | None = None) -> None:
     """Clear a state's calendar entry, whether or not it had one: its deferred cases are queued again."""
     today = today or today_in_india()
     async with uow.transaction() as store:
         await store.lock_calendar(exclusive=True)
+        before = (await store.calendar_entry(state)).get(state)
         await store.clear_polling_ends(state)
-        await _apply_calendar_to_state(store, state, today)
+        changed = await _apply_calendar_to_state(store, state, today)
+        await store.record_audit(audit.actor_of(by), "calendar.cleared", state, {"polling_ends": before},
+                                 {"polling_ends": None, "changed": changed})
 
 
 # --- the release job -----------------------------------------------------------------------------

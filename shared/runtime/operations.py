@@ -15,7 +15,13 @@ import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from shared.events import CONSUMED_TOPICS, TOPICS, dead_letter_topic
-from shared.kafka_offsets import group_lag, group_reader, log_ends, partitions_of, plain_reader
+from shared.kafka_offsets import (
+    group_lag,
+    group_reader,
+    log_ends,
+    partitions_of,
+    plain_reader,
+)
 from shared.settings import SERVICES
 
 # The consumer group whose committed offsets on each dead-letter topic mark what was replayed.

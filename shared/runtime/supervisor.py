@@ -23,6 +23,7 @@ from shared import db
 from shared.events import CONSUMED_TOPICS
 from shared.outbox import queue_unapplied
 from shared.runtime.infra import Infrastructure, die_with_parent, start_infrastructure
+from shared.runtime.operations import RUN_FILE
 from shared.settings import SERVICE_PORTS, SERVICES, get_settings
 
 console = Console(highlight=False)
@@ -141,6 +142,30 @@ class Supervisor:
         assert self.infra is not None
         return {**self.environ, **self.infra.env(), **credentials, "PYTHONUNBUFFERED": "1"}
 
+    def service_env(self, name: str, env: dict[str, str]) -> dict[str, str]:
+        """One service's environment: the common one plus what only it needs. The staff console is
+        screening's page and calls placement from the browser, so placement allows the console's
+        origin (CORS_ORIGINS, added to any the operator set) and screening tells the page where
+        placement is (PLACEMENT_URL, unless the operator set one, e.g. behind a proxy); intake links
+        reporting's status page (REPORTING_URL, likewise)."""
+        def url(service: str) -> str:
+            # A browser cannot call a wildcard address; on this machine it reaches the services on loopback.
+            host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+            return f"http://{host}:{self.port_base + SERVICES.index(service)}"
+
+        if name == "placement":
+            page = url("screening")
+            origins = [page]
+            if page.startswith("http://127.0.0.1:"):  # the same page opened as localhost is another origin
+                origins.append(page.replace("127.0.0.1", "localhost", 1))
+            given = [o.strip() for o in env.get("CORS_ORIGINS", "").split(",") if o.strip()]
+            return {**env, "CORS_ORIGINS": ",".join(dict.fromkeys(given + origins))}
+        if name == "screening":
+            return {**env, "PLACEMENT_URL": env.get("PLACEMENT_URL") or url("placement")}
+        if name == "intake":  # its confirmation links the applicant's status page
+            return {**env, "REPORTING_URL": env.get("REPORTING_URL") or url("reporting")}
+        return env
+
     def run(self) -> int:
         signal.signal(signal.SIGTERM, self._request_stop)
         signal.signal(signal.SIGINT, self._request_stop)
@@ -161,7 +186,8 @@ class Supervisor:
                 for i, name in enumerate(SERVICES)
             ]
             for service in self.services:
-                service.start(env)
+                service.start(self.service_env(service.name, env))
+            self._write_run_file()
             self._wait_ready()
             self._print_banner(credentials)
             self._watch(env)
@@ -240,7 +266,7 @@ class Supervisor:
                                   f"(see {service.log_path})")
                 elif now >= service.next_start:
                     service.next_start = 0.0
-                    service.start(env)
+                    service.start(self.service_env(service.name, env))
                     console.print(f"{service.name} restarted (pid {service.process.pid})")
 
     def _restart_broker(self, env: dict[str, str]) -> None:
@@ -255,7 +281,7 @@ class Supervisor:
         console.print(f"broker back on {self.infra.kafka.bootstrap_servers}; {replayed} unapplied events queued again")
         for service in self.services:
             service.next_start = 0.0
-            service.start(env)
+            service.start(self.service_env(service.name, env))
 
     def _stop_services(self) -> None:
         for service in self.services:
@@ -264,7 +290,19 @@ class Supervisor:
         for service in self.services:
             service.wait_or_kill(deadline)
 
+    def _write_run_file(self) -> None:
+        """<data-dir>/run.json: where this run's services, broker and database are, for `recruit status`
+        and `recruit dlq` (mode 600: the database URL may carry a password)."""
+        assert self.infra is not None
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        write_private(self.data_dir / RUN_FILE, json.dumps({
+            "services": {s.name: [f"http://{host}:{s.port}"] for s in self.services},
+            "kafka_bootstrap_servers": self.infra.kafka_bootstrap_servers,
+            "database_url": self.infra.database_url,
+        }, indent=2))
+
     def _stop_all(self) -> None:
+        (self.data_dir / RUN_FILE).unlink(missing_ok=True)
         self._stop_services()
         if self.infra is not None:
             self.infra.stop()

@@ -1,5 +1,7 @@
 """The bilingual application form in headless Chromium, served by intake over real HTTP: with JavaScript
-(JSON, English and Hindi errors, duplicates) and without (the plain form post and its result pages)."""
+(JSON, English and Hindi errors, duplicates) and without (the plain form post and its result pages); the chosen
+state's districts offered, the confirmation's link to reporting's status page, the Devanagari web font, and
+axe-core clean with no sideways scroll at desktop and 390 px."""
 
 from __future__ import annotations
 
@@ -13,7 +15,16 @@ from playwright.async_api import async_playwright
 
 from services.intake.domain.messages import message
 from services.intake.domain.validation import FieldError
-from tests.support import admin_headers, service_process
+from shared.settings import get_settings
+from tests.support import (
+    DESKTOP,
+    PHONE,
+    admin_headers,
+    axe_violations,
+    no_sideways_scroll,
+    screenshot,
+    service_process,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -87,6 +98,9 @@ async def test_with_javascript_english_confirmation_duplicate_and_hindi_errors(i
     application_id = (await page.text_content("#application-id")).strip()
     assert uuid.UUID(application_id)
     assert await page.get_attribute("#duplicate", "data-value") == "false"
+    # reporting's status page (REPORTING_URL: the service runs with this process's settings), with the id.
+    status = get_settings().reporting_url.rstrip("/") + "/status"
+    assert await page.get_attribute("#status-link", "href") == f"{status}#id={application_id}"
     await page.screenshot(path=str(ARTIFACTS / "intake-form-confirmation.png"), full_page=True)
 
     saved = await stored(intake_url, application_id)
@@ -138,6 +152,7 @@ async def test_without_javascript_the_plain_form_post_works(intake_url, browser,
     assert await page.is_visible("#confirmation")
     application_id = (await page.text_content("#application-id")).strip()
     assert await page.get_attribute("#duplicate", "data-value") == "false"
+    assert (await page.get_attribute("#status-link", "href")).endswith(f"/status#id={application_id}")
     await page.screenshot(path=str(ARTIFACTS / "intake-form-nojs-confirmation.png"), full_page=True)
     saved = await stored(intake_url, application_id)
     assert (saved["phone"], saved["state"], saved["skills"]) == (
@@ -147,4 +162,34 @@ async def test_without_javascript_the_plain_form_post_works(intake_url, browser,
         assert await conn.fetchval("SELECT count(*) FROM intake.outbox WHERE key = $1", application_id) == 1
     finally:
         await conn.close()
+    assert page.problems == []
+
+
+async def test_districts_font_and_accessibility_on_a_phone_and_a_desk(intake_url, browser) -> None:
+    from shared.geography import STATES
+
+    page = await watched_page(browser, intake_url, locale="hi-IN")
+    await page.set_viewport_size(PHONE)
+    await page.goto(intake_url + "/")
+    await page.wait_for_selector('#state option[value="RJ"]', state="attached")
+    assert await page.get_attribute("html", "data-lang") == "hi"
+    # The chosen state's known districts are offered; the field still takes any other spelling.
+    for code in ("RJ", "UP"):
+        await page.select_option("#state", code)
+        offered = await page.eval_on_selector_all("#district-options option", "os => os.map(o => o.value)")
+        assert sorted(offered) == sorted(STATES[code].districts)
+    assert await page.get_attribute("#district", "list") == "district-options"
+    assert not await page.get_attribute("#district", "pattern")
+    # The Devanagari web font is the page's first choice, and it is there (this machine has no other).
+    assert (await page.evaluate("getComputedStyle(document.body).fontFamily")).startswith('"Recruit Devanagari"')
+    assert await page.evaluate("""document.fonts.ready.then(() => [...document.fonts].some(
+        f => f.family.replace(/"/g, '') === 'Recruit Devanagari' && f.status === 'loaded'))""")
+    assert await no_sideways_scroll(page)
+    assert await axe_violations(page) == []
+    await screenshot(page, "form-hi-phone")
+    await page.set_viewport_size(DESKTOP)
+    assert await no_sideways_scroll(page)
+    assert await axe_violations(page) == []
+    await page.click("#lang-en")
+    await screenshot(page, "form-en-desktop")
     assert page.problems == []

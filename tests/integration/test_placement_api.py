@@ -14,6 +14,7 @@ from services.placement import usecases
 from services.placement.app import create_app
 from services.placement.store import Store
 from shared import db as shared_db
+from shared.auth import Staff
 from shared.broker import make_producer
 from shared.events import (
     PLACEMENT_CHANGED,
@@ -263,7 +264,7 @@ async def test_a_capacity_change_cut_short_is_finished_by_a_replica(placement, p
     with monkeypatch.context() as patched:
         patched.setattr(usecases, "re_place_marked_states", dies)
         with pytest.raises(RuntimeError):
-            await usecases.set_level_capacities(UnitOfWork(pool, Store), {"district": 0})
+            await usecases.set_level_capacities(UnitOfWork(pool, Store), Staff("admin", None), {"district": 0})
     assert await pool.fetchval("SELECT count(*) FROM states_to_re_place") == 2
     async with running(create_app):  # a second replica: it finishes the marked states as it starts
         await eventually(lambda: pool.fetchval("SELECT count(*) = 0 FROM states_to_re_place"))

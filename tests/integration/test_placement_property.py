@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from services.placement import domain, usecases
 from services.placement.store import Store
+from shared.auth import Staff
 from shared.events import (
     ApplicationErased,
     Envelope,
@@ -26,6 +27,8 @@ from shared.events import (
 )
 from shared.unit_of_work import UnitOfWork
 from tests.support import migrated_pool
+
+ADMIN = Staff("admin", None, fingerprint="0123456789ab")
 
 SCHEMA = "placement"
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
@@ -114,10 +117,10 @@ async def apply(pool: asyncpg.Pool, operation) -> None:
     if isinstance(operation, Envelope):
         await deliver(pool, operation)
     elif isinstance(operation, SetLevels):
-        await usecases.set_level_capacities(uow, operation.levels)
+        await usecases.set_level_capacities(uow, ADMIN, operation.levels)
     else:
         with contextlib.suppress(usecases.UnknownUnit):  # a unit nobody could sit in yet: changes nothing
-            await usecases.set_unit_capacity(uow, operation.unit_id, operation.capacity)
+            await usecases.set_unit_capacity(uow, ADMIN, operation.unit_id, operation.capacity)
 
 
 def expected_candidates(events: list[Envelope]) -> dict[str, list[domain.Candidate]]:

@@ -245,6 +245,10 @@ async def test_read_token_guards_every_read(protected_server) -> None:
         assert ok.status_code == 200
         assert (await client.get("/v1/stats/summary?token=read-secret")).status_code == 200
         assert (await client.get("/")).status_code == 200  # the page holds no data; its reads carry the token
+        # The applicant's look-up stays open (their phone is the credential): a 404 for a stranger, not a 401.
+        unknown = await client.get(f"/v1/applications/{uuid.uuid4()}/status", params={"phone": "9829012345"})
+        assert unknown.status_code == 404
+        assert (await client.get("/status")).status_code == 200
 
 
 async def test_stream_pushes_a_change_within_a_second(stack, protected_server) -> None:

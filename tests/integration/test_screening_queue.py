@@ -71,8 +71,11 @@ async def test_the_queue_is_not_deferred_first_then_oldest_then_application_id(s
     assert [i["application_id"] for i in seen] == [application_id for _, application_id in expected]
     assert [i["status"] for i in seen] == ["queued"] * 5 + ["deferred"] * 2
     item = seen[0]
-    assert set(item) == {"application_id", "full_name", "phone", "state", "district", "status", "submitted_at"}
+    assert set(item) == {"application_id", "full_name", "phone", "state", "district", "status", "submitted_at",
+                         "reason"}
     assert item["full_name"] == "आशा मीणा" and item["phone"].startswith("+919") and item["district"] == "Jaipur"
+    polling_ends = (today() + timedelta(days=30)).isoformat()
+    assert [i["reason"] for i in seen] == [None] * 5 + [f"polling in GJ ends {polling_ends}"] * 2
 
     ga = await whole_queue(screening, ADMIN, "&state=GA")
     assert [i["application_id"] for i in ga] == [application_id for _, application_id in expected[:5]]

@@ -12,12 +12,14 @@ from typing import Any
 from services.intake.domain.bulk import PreparedRow
 from shared.events import Envelope
 from tests import support
+from tests.unit.memory_audit import MemoryAudit
 
 PERSONAL = ("phone", "full_name", "email", "block", "age", "details", "source")
 
 
-class MemoryStore:
+class MemoryStore(MemoryAudit):
     def __init__(self) -> None:
+        self.audit_rows: list[dict[str, Any]] = []
         self.applications: dict[uuid.UUID, dict[str, Any]] = {}
         self.outbox: list[dict[str, Any]] = []  # in id order: {"id", "event_id", "event_type", "key", "payload"}
         self.notified = 0

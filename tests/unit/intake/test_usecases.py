@@ -19,11 +19,13 @@ from services.intake.domain.bulk import (
     prepare_rows,
 )
 from services.intake.domain.events import ERASED_SUBMISSION_VALUES
+from shared.auth import Staff
 from shared.events import parse_event
 from shared.phone import phone_hash
 from tests.unit.intake.memory_store import MemoryUnitOfWork
 
 KEY = b"phone-hash-key"
+ADMIN = Staff("admin", None, fingerprint="0123456789ab")
 RAW = {"full_name": "  आशा   मीणा ", "phone": "098290-12345", "email": "Asha@Example.COM", "state": "Rajasthan",
        "district": " jaipur ", "block": "sanganer", "age": "24", "languages": "Hindi, English",
        "skills": ["content_writing"], "social.twitter": "@asha", "consent": "on"}
@@ -102,18 +104,18 @@ async def test_erasure_scrubs_the_row_and_the_submitted_event_and_emits_one_eras
 async def test_erasing_again_is_no_change_and_no_second_event_and_an_unknown_id_is_not_found() -> None:
     uow = MemoryUnitOfWork()
     application_id = (await submitted(uow)).application_id
-    assert await usecases.erase_application(uow, application_id, KEY) is True
-    assert await usecases.erase_application(uow, application_id, KEY) is False
+    assert await usecases.erase_application(uow, application_id, KEY, by=ADMIN) is True
+    assert await usecases.erase_application(uow, application_id, KEY, by=ADMIN) is False
     assert await usecases.erase_application(uow, application_id, KEY, applicant_phone="9829012345") is False
     assert len(uow.store.events("application.erased")) == 1
     with pytest.raises(usecases.UnknownApplication):
-        await usecases.erase_application(uow, uuid.uuid4(), KEY)
+        await usecases.erase_application(uow, uuid.uuid4(), KEY, by=ADMIN)
 
 
 async def test_an_erased_phone_applying_again_is_still_a_duplicate() -> None:
     uow = MemoryUnitOfWork()
     application_id = (await submitted(uow)).application_id
-    await usecases.erase_application(uow, application_id, KEY)
+    await usecases.erase_application(uow, application_id, KEY, by=ADMIN)
     assert await submitted(uow) == usecases.Submitted(application_id, duplicate=True)
     assert len(uow.store.events("application.submitted")) == 1
 

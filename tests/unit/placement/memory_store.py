@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 from services.placement import domain
 from shared.events import Envelope
 from tests import support
+from tests.unit.memory_audit import MemoryAudit
 
 CLOCK_START = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -39,9 +40,10 @@ class Tables:
     ticks: int = 0
 
 
-class MemoryStore:
+class MemoryStore(MemoryAudit):
     def __init__(self, tables: Tables) -> None:
         self.tables = tables
+        self.audit_rows: list[dict] = []
 
     async def lock_application(self, application_id: uuid.UUID) -> None:
         pass
@@ -114,6 +116,11 @@ class MemoryStore:
             if row.unit_id is not None and (states is None or row.state in states):
                 taken[row.unit_id] = taken.get(row.unit_id, 0) + 1
         return taken
+
+    async def unit_members(self, unit_id: str) -> list[dict]:
+        seated = sorted(((key, row) for key, row in self.tables.candidates.items() if row.unit_id == unit_id),
+                        key=lambda item: (-item[1].score, item[1].submitted_at, item[0]))
+        return [{"application_id": uuid.UUID(key), "score": row.score} for key, row in seated]
 
     async def seats_taken(self, unit_id: str) -> int:
         return sum(row.unit_id == unit_id for row in self.tables.candidates.values())

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from services.placement import domain, usecases
+from shared.auth import Staff
 from shared.events import (
     ApplicationErased,
     Envelope,
@@ -19,6 +20,7 @@ from shared.events import (
 from tests.unit.placement.memory_store import CLOCK_START, MemoryUnitOfWork, Tables
 
 T0 = datetime(2026, 2, 1, 10, 0, tzinfo=timezone.utc)
+ADMIN = Staff("admin", None, fingerprint="0123456789ab")
 
 
 def result(application_id: uuid.UUID, score: int | None, *, outcome: str = "selected", state: str = "RJ",
@@ -193,7 +195,7 @@ async def four_in_a_block(uow: MemoryUnitOfWork) -> list[uuid.UUID]:
 
 async def test_a_level_capacity_change_re_places_with_one_event_per_moved_candidate(uow) -> None:
     a, b, c, d = await four_in_a_block(uow)
-    capacities, changed = await usecases.set_level_capacities(uow, {"state": 2})
+    capacities, changed = await usecases.set_level_capacities(uow, ADMIN, {"state": 2})
     assert (capacities.state, capacities.district, capacities.block) == (2, 1, 1)
     assert seats(uow) == by_the_rule(uow)
     assert sorted(moves(uow)) == sorted([(str(b), "district", "state", "promoted"),
@@ -201,7 +203,7 @@ async def test_a_level_capacity_change_re_places_with_one_event_per_moved_candid
                                          (str(d), "waitlist", "block", "promoted")])
     assert changed == 3 and uow.tables.marked == set()
     # The same capacities again move nobody.
-    assert (await usecases.set_level_capacities(uow, {"state": 2}))[1] == 0
+    assert (await usecases.set_level_capacities(uow, ADMIN, {"state": 2}))[1] == 0
     assert len(uow.tables.outbox) == 3
 
 
@@ -220,13 +222,13 @@ async def test_marked_states_are_re_placed_once_each(uow) -> None:
 
 async def test_a_unit_override_re_places_its_state_and_clearing_it_takes_the_seats_back(uow) -> None:
     a, b, c, d = await four_in_a_block(uow)
-    unit, changed = await usecases.set_unit_capacity(uow, "RJ/Jaipur", 2)
+    unit, changed = await usecases.set_unit_capacity(uow, ADMIN, "RJ/Jaipur", 2)
     assert (unit, changed) == (domain.Unit("RJ/Jaipur", "district", 2, 2), 2)
     assert sorted(moves(uow)) == sorted([(str(c), "block", "district", "promoted"),
                                          (str(d), "waitlist", "block", "promoted")])
     assert seats(uow) == by_the_rule(uow)
     uow.tables.outbox.clear()
-    unit, changed = await usecases.clear_unit_capacity(uow, "RJ/Jaipur")
+    unit, changed = await usecases.clear_unit_capacity(uow, ADMIN, "RJ/Jaipur")
     assert (unit, changed) == (domain.Unit("RJ/Jaipur", "district", 1, 1), 2)
     assert sorted(moves(uow)) == sorted([(str(c), "district", "block", "displaced"),
                                          (str(d), "block", "waitlist", "displaced")])
@@ -236,15 +238,15 @@ async def test_a_unit_override_re_places_its_state_and_clearing_it_takes_the_sea
 async def test_an_override_of_a_unit_nobody_could_sit_in_is_unknown_and_changes_nothing(uow) -> None:
     await four_in_a_block(uow)
     with pytest.raises(usecases.UnknownUnit):
-        await usecases.set_unit_capacity(uow, "RJ/Ajmer", 5)
+        await usecases.set_unit_capacity(uow, ADMIN, "RJ/Ajmer", 5)
     with pytest.raises(usecases.UnknownUnit):
-        await usecases.clear_unit_capacity(uow, "RJ/Jaipur/Amber")
+        await usecases.clear_unit_capacity(uow, ADMIN, "RJ/Jaipur/Amber")
     assert uow.tables.overrides == {} and uow.tables.outbox == []
 
 
 async def test_a_cleared_override_on_a_unit_nobody_can_sit_in_still_answers_empty(uow) -> None:
     uow.tables.overrides["RJ/Ajmer"] = 4  # set while a candidate of Ajmer existed, since erased
-    unit, changed = await usecases.clear_unit_capacity(uow, "RJ/Ajmer")
+    unit, changed = await usecases.clear_unit_capacity(uow, ADMIN, "RJ/Ajmer")
     assert (unit, changed) == (domain.Unit("RJ/Ajmer", "district", 1, 0), 0)
     assert await usecases.units(uow, ["RJ"]) == []
 

@@ -5,18 +5,23 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 
 from services.screening.domain import Case, NewCase, Slot, WaitingCase
-from services.screening.store import QUEUE_START
+from services.screening.store import DECIDED_START, QUEUE_START
 from shared.events import Envelope
 from tests import support
+from tests.unit.memory_audit import MemoryAudit
+
+DECIDED_CLOCK = datetime(2026, 11, 20, 6, 0, tzinfo=timezone.utc)
 
 WAITING = ("queued", "deferred")
 
 
-class MemoryStore:
+class MemoryStore(MemoryAudit):
     def __init__(self) -> None:
+        self.audit_rows: list[dict] = []
+        self.decisions = 0
         self.cases: dict[uuid.UUID, dict] = {}
         self.calendar: dict[str, date] = {}
         self.erased: dict[uuid.UUID, datetime] = {}
@@ -70,7 +75,8 @@ class MemoryStore:
             self.cases[new.application_id] = dict(
                 application_id=new.application_id, state=a.state, district=a.district, block=a.block,
                 full_name=a.full_name, phone=a.phone, email=a.email, submitted_at=a.submitted_at,
-                status=new.queued.status, interview_at=None, interviewer=None, score=None, rubric=None)
+                status=new.queued.status, interview_at=None, interviewer=None, score=None, rubric=None,
+                decided_at=None, decided_by=None)
             opened.add(new.application_id)
         return opened
 
@@ -104,9 +110,28 @@ class MemoryStore:
         self.cases[application_id].update(status="scheduled", interview_at=interview_at, interviewer=interviewer)
 
     async def record_result(self, application_id: uuid.UUID, outcome: str, score: int | None,
-                            rubric: dict[str, int] | None, interviewer: str | None) -> None:
+                            rubric: dict[str, int] | None, interviewer: str | None, decided_by: str | None) -> None:
         case = self.cases[application_id]
-        case.update(status=outcome, score=score, rubric=rubric, interviewer=interviewer or case["interviewer"])
+        self.decisions += 1
+        case.update(status=outcome, score=score, rubric=rubric, interviewer=interviewer or case["interviewer"],
+                    decided_by=decided_by, decided_at=DECIDED_CLOCK + timedelta(minutes=self.decisions))
+
+    async def decided_by(self, fingerprint: str, states: Sequence[str] | None, limit: int,
+                         before: tuple[datetime, uuid.UUID] = DECIDED_START) -> list[Mapping]:
+        def position(c: dict) -> tuple[datetime, uuid.UUID]:
+            return c["decided_at"], c["application_id"]
+
+        mine = sorted((c for c in self.cases.values() if c["decided_by"] == fingerprint and c["status"] != "erased"
+                       and (states is None or c["state"] in states) and position(c) < before),
+                      key=position, reverse=True)
+        return [{"application_id": c["application_id"], "full_name": c["full_name"], "state": c["state"],
+                 "district": c["district"], "outcome": c["status"], "score": c["score"], "decided_at": c["decided_at"]}
+                for c in mine[:limit]]
+
+    async def contacts(self, application_ids: Sequence[uuid.UUID], states: Sequence[str] | None) -> list[Mapping]:
+        columns = ("application_id", "full_name", "phone", "email", "state", "district", "block", "status")
+        return [{k: c[k] for k in columns} for i in application_ids if (c := self.cases.get(i)) is not None
+                and c["status"] != "erased" and (states is None or c["state"] in states)]
 
     async def booked_interviews(self, interviewers: Sequence[str], start: datetime,
                                 end: datetime) -> dict[str, list[datetime]]:

@@ -75,7 +75,7 @@ async def test_a_decided_case_is_neither_booked_nor_decided_again() -> None:
 
 async def test_a_deferred_case_is_neither_booked_nor_decided() -> None:
     uow = MemoryUnitOfWork()
-    await usecases.set_polling_ends(uow, "KA", TODAY + timedelta(days=3), today=TODAY)
+    await usecases.set_polling_ends(uow, ADMIN, "KA", TODAY + timedelta(days=3), today=TODAY)
     application_id = await open_case(uow, "KA")
     assert status(uow, application_id) == "deferred"
 
@@ -182,11 +182,13 @@ async def test_a_wave_books_the_head_of_the_queue_once() -> None:
     uow = MemoryUnitOfWork()
     ids = [await open_case(uow, "RJ", minutes) for minutes in range(5)]
     day = TODAY + timedelta(days=1)
-    wave = await usecases.schedule_wave(uow, "RJ", day, time(10), time(11), 30, ["asha", "ravi"], today=TODAY)
+    wave = await usecases.schedule_wave(uow, ADMIN, "RJ", day, time(10), time(11), 30, ["asha", "ravi"],
+                                        today=TODAY)
     assert wave.capacity == 4
     assert [uuid.UUID(s.application_id) for s in wave.slots] == ids[:4]
     assert len(uow.store.events("screening.interview-scheduled")) == 4
-    again = await usecases.schedule_wave(uow, "RJ", day, time(10), time(11), 30, ["asha", "ravi"], today=TODAY)
+    again = await usecases.schedule_wave(uow, ADMIN, "RJ", day, time(10), time(11), 30, ["asha", "ravi"],
+                                         today=TODAY)
     assert again.slots == [], "the same wave twice books nobody the second time"
 
 
@@ -194,16 +196,16 @@ async def test_a_wave_in_the_past_or_during_an_election_is_refused() -> None:
     uow = MemoryUnitOfWork()
     await open_case(uow, "RJ")
     with pytest.raises(domain.InvalidWave) as past:
-        await usecases.schedule_wave(uow, "RJ", TODAY - timedelta(days=1), time(10), time(11), 30, ["a"],
+        await usecases.schedule_wave(uow, ADMIN, "RJ", TODAY - timedelta(days=1), time(10), time(11), 30, ["a"],
                                      today=TODAY)
     assert past.value.field == "date"
     with pytest.raises(domain.InvalidWave) as window:
-        await usecases.schedule_wave(uow, "RJ", TODAY, time(10), time(10, 20), 30, ["a"], today=TODAY)
+        await usecases.schedule_wave(uow, ADMIN, "RJ", TODAY, time(10), time(10, 20), 30, ["a"], today=TODAY)
     assert window.value.field == "start"
 
-    await usecases.set_polling_ends(uow, "RJ", TODAY, today=TODAY)
+    await usecases.set_polling_ends(uow, ADMIN, "RJ", TODAY, today=TODAY)
     with pytest.raises(domain.StateDeferred, match=f"RJ is deferred: polling ends {TODAY}"):
-        await usecases.schedule_wave(uow, "RJ", TODAY, time(10), time(11), 30, ["a"], today=TODAY)
+        await usecases.schedule_wave(uow, ADMIN, "RJ", TODAY, time(10), time(11), 30, ["a"], today=TODAY)
 
 
 # --- the election calendar -----------------------------------------------------------------------
@@ -216,9 +218,10 @@ async def test_a_polling_day_defers_waiting_cases_and_the_day_after_releases_the
     await usecases.schedule_interview(uow, ADMIN, booked, AT, None)
     polling_ends = TODAY + timedelta(days=2)
 
-    assert await usecases.set_polling_ends(uow, "KA", polling_ends, today=TODAY) == (2, True)
+    assert await usecases.set_polling_ends(uow, ADMIN, "KA", polling_ends, today=TODAY) == (2, True)
     assert [status(uow, i) for i in waiting + [booked]] == ["deferred", "deferred", "scheduled"]
-    assert await usecases.set_polling_ends(uow, "KA", polling_ends, today=TODAY) == (0, True), "no change, no event"
+    assert await usecases.set_polling_ends(uow, ADMIN, "KA", polling_ends, today=TODAY) == (0, True), \
+        "no change, no event"
 
     assert await usecases.release_due(uow, polling_ends) == 0, "still deferred on the last polling day"
     assert await usecases.release_due(uow, polling_ends + timedelta(days=1)) == 2
@@ -232,11 +235,11 @@ async def test_a_polling_day_defers_waiting_cases_and_the_day_after_releases_the
 
 async def test_clearing_a_state_releases_its_deferred_cases() -> None:
     uow = MemoryUnitOfWork()
-    await usecases.set_polling_ends(uow, "HP", TODAY, today=TODAY)
+    await usecases.set_polling_ends(uow, ADMIN, "HP", TODAY, today=TODAY)
     application_id = await open_case(uow, "HP")
     assert status(uow, application_id) == "deferred"
-    await usecases.clear_polling_ends(uow, "HP", today=TODAY)
-    await usecases.clear_polling_ends(uow, "HP", today=TODAY)
+    await usecases.clear_polling_ends(uow, ADMIN, "HP", today=TODAY)
+    await usecases.clear_polling_ends(uow, ADMIN, "HP", today=TODAY)
     assert status(uow, application_id) == "queued"
     assert [e.data["status"] for e in uow.store.events("screening.queued")] == ["deferred", "queued"]
     assert await usecases.election_calendar(uow, today=TODAY) == (TODAY, [])
