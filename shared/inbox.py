@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from datetime import timedelta
 from collections.abc import AsyncIterator, Sequence
+from datetime import timedelta
 
 import asyncpg
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import time
 import uuid
@@ -19,6 +18,7 @@ from services.intake.domain import bulk, validation
 from services.intake.domain.messages import error_language, message
 from services.intake.domain.validation import FieldError
 from services.intake.store import Store
+from shared import json_input
 from shared.auth import (
     Staff,
     parse_api_keys,
@@ -160,7 +160,7 @@ async def submit_application(request: Request, header_key: str | None = Security
     if raw is None:
         if kind == JSON_TYPE:
             try:
-                raw = json.loads(await request.body())
+                raw = json_input.loads(await request.body())
             except ValueError:
                 errors = [FieldError(validation.ROOT, "invalid_json")]
                 return JSONResponse({"detail": _field_errors(errors, language(request))}, 422)
@@ -279,7 +279,7 @@ async def _applicant_phone(request: Request) -> str | None:
     if content_type(request) != JSON_TYPE:
         return None
     try:
-        body = json.loads(await request.body() or b"null")
+        body = json_input.loads(await request.body() or b"null")
     except ValueError:
         return None
     phone = body.get("phone") if isinstance(body, dict) else None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Mapping
@@ -12,6 +11,7 @@ from typing import Any, Literal, Mapping
 from services.intake.domain.events import compact_json, submitted_event_json
 from services.intake.domain.messages import message
 from services.intake.domain.validation import ROOT, FieldError, application_values
+from shared import json_input
 from shared.phone import phone_hash
 
 BULK_MAX_ROWS = 100_000
@@ -137,7 +137,7 @@ def read_record(fmt: str, header: tuple[str, ...] | None, record: str) -> Mappin
     """One record as a raw application, or the error of a record that cannot be read at all."""
     if fmt == "ndjson":
         try:
-            value = json.loads(record)
+            value = json_input.loads(record)
         except ValueError:
             return FieldError(ROOT, "invalid_json")
         return value if isinstance(value, dict) else FieldError(ROOT, "type", {"expected": "object"})
