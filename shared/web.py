@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from faststream.specification import AsyncAPI
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.datastructures import Headers
@@ -127,7 +128,9 @@ async def _too_large(send: Send) -> None:
 def service_app(runtime: Runtime, *, lifespan: Lifespan[FastAPI], title: str,
                 body_limit_exempt: Sequence[str] = ()) -> FastAPI:
     """The service's FastAPI app with what every service serves; app.py adds its own routes."""
-    app = FastAPI(title=title, version="1.0.0", lifespan=lifespan)
+    # FastAPIOffline: /docs and /redoc load Swagger UI and ReDoc from the installed package, so they
+    # work on a network without the CDN FastAPI's own pages fetch them from.
+    app = FastAPIOffline(title=title, version="1.0.0", lifespan=lifespan)
     app.state.runtime = runtime
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES, exempt=body_limit_exempt)
     app.add_middleware(RequestTiming, service=runtime.service)
