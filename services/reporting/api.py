@@ -137,9 +137,13 @@ async def timeseries(bucket: Literal["day"] = "day", state: str | None = Query(N
 
 @router.get("/stats/export.csv", tags=["stats"], response_class=Response,
             responses={200: {"content": {"text/csv": {}}}})
-async def export_csv(uow: UnitOfWork[Store] = Depends(reporting_uow)) -> Response:
+async def export_csv(uow: UnitOfWork[Store] = Depends(reporting_uow),
+                     excel: bool = Query(False, description="start with a UTF-8 byte order mark, without which "
+                                         "Excel on Windows reads the Hindi names as another encoding")) -> Response:
     """The per-state table (as /v1/stats/states) as CSV, UTF-8."""
     out = io.StringIO()
+    if excel:
+        out.write("\ufeff")
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(["state", "name", "name_hi", "applications", "interviewed", "selected", "placed"])
     for row in await usecases.state_table(uow):

@@ -158,6 +158,9 @@ async def test_export_csv(reporting) -> None:
     rows = list(csv.DictReader(io.StringIO(response.text)))
     assert [(r["state"], r["name_hi"], int(r["applications"]), int(r["placed"])) for r in rows] == \
         [("RJ", "राजस्थान", 3, 1), ("UP", "उत्तर प्रदेश", 2, 0)]
+    assert not response.content.startswith(b"\xef\xbb\xbf")
+    for_excel = await reporting.get("/v1/stats/export.csv?excel=true")
+    assert for_excel.content == b"\xef\xbb\xbf" + response.content, "the same table after a byte order mark"
 
 
 async def test_status_lookup_by_phone_in_any_accepted_format(reporting, campaign) -> None:
