@@ -154,6 +154,7 @@ def _print_status(found) -> None:
     from rich.table import Table
 
     console = Console(highlight=False)
+    console.print(f"broker: {found.broker}")
     services = Table(title="services", title_justify="left")
     for column in ("service", "url", "ready", "database", "broker"):
         services.add_column(column)

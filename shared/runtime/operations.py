@@ -41,6 +41,7 @@ class Target:
 
 @dataclass
 class Status:
+    broker: str = ""  # the bootstrap servers: the embedded broker's port changes with each start
     services: dict[str, list[dict]] = field(default_factory=dict)  # service -> [{"url", "ready", ...}]
     lag: dict[str, dict[str, int]] = field(default_factory=dict)  # group -> topic -> messages behind
     lag_growing: dict[str, bool] = field(default_factory=dict)
@@ -116,7 +117,7 @@ async def dead_letter_counts(servers: str) -> dict[str, dict[str, int]]:
 async def system_status(target: Target, lag_interval: float = 2.0) -> Status:
     """One look at everything. Lag is measured twice, `lag_interval` apart: lag that is there and
     growing means consumers are not keeping up (or are down)."""
-    status = Status()
+    status = Status(broker=target.kafka_bootstrap_servers)
     checks = [readiness(url) for urls in target.services.values() for url in urls]
     answers = iter(await asyncio.gather(*checks))
     for name, urls in target.services.items():

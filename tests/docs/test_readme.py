@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -28,15 +29,20 @@ def test_ci_runs_the_readme_test_command() -> None:
 
 
 def test_try_it_walkthrough_runs_against_recruit_up(recruit_up, tmp_path) -> None:
-    up = recruit_up(data_dir=tmp_path / ".recruit")
+    """As written, on a --port-base and --data-dir of its own: the block finds both in the data dir."""
+    up = recruit_up(data_dir=tmp_path / "elsewhere")
     [walkthrough] = [b for b in BLOCKS if "/v1/applications" in b and "KEY=" in b]
-    script = walkthrough
-    for i, port in enumerate(range(8001, 8005)):
-        script = script.replace(f"localhost:{port}", f"localhost:{up.port_base + i}")
-    result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, capture_output=True,
-                            text=True, timeout=60)
+    assert "localhost:80" not in walkthrough, "no port is written into the walk-through"
+    result = subprocess.run(["bash", "-euo", "pipefail", "-c", walkthrough], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=60, env={**os.environ, "DATA": str(up.data_dir)})
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.strip().splitlines()
     assert '"outcome":"selected","score":76' in result.stdout
     assert '"level":"state","unit_id":"RJ"' in result.stdout
     assert '"applications":1' in lines[-1]
+
+    # A step that fails stops the walk-through and shows the server's answer.
+    broken = walkthrough.replace('"age":24', '"age":12')
+    failed = subprocess.run(["bash", "-euo", "pipefail", "-c", broken], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=60, env={**os.environ, "DATA": str(up.data_dir)})
+    assert failed.returncode != 0 and '"field": "age"' in failed.stderr and "422" in failed.stderr

@@ -52,6 +52,7 @@ def test_status_and_dead_letters_as_an_operator_sees_them(recruit_up) -> None:
     assert set(healthy["outbox"]) == {"intake", "screening", "placement", "reporting"}
     table = recruit(up, "status")
     assert table.returncode == 0 and "healthy" in table.stdout and "consumer lag" in table.stdout
+    assert healthy["broker"] == run["kafka_bootstrap_servers"] and f"broker: {healthy['broker']}" in table.stdout
 
     # A message that is no event: both consumers of the topic dead-letter it; status says so.
     asyncio.run(publish(run["kafka_bootstrap_servers"], "applications.submitted", b'{"phone": "+919314159265"'))
