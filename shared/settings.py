@@ -40,10 +40,11 @@ class Settings(BaseSettings):
     screening_release_seconds: float = Field(30.0, gt=0)
 
     # Origins whose pages may call this service from a browser (comma-separated; empty: none, and no
-    # CORS headers at all). `recruit up` opens placement to the staff console's origin (screening's).
+    # CORS headers at all). `recruit up` opens placement and intake to the staff console's origin (screening's).
     cors_origins: str = ""
-    # Where the staff console (screening GET /console) finds placement's API; `recruit up` sets it.
+    # Where the staff console (screening GET /console) finds placement's and intake's APIs; `recruit up` sets them.
     placement_url: str = "http://localhost:8003"
+    intake_url: str = "http://localhost:8001"
     # reporting's public address: intake's confirmation links its applicant status page (GET /status).
     reporting_url: str = "http://localhost:8004"
 

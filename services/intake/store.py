@@ -4,19 +4,20 @@ connection."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
 import asyncpg
 
 from services.intake.domain.bulk import PreparedRow
-from shared import audit, outbox
+from shared import outbox
 from shared.events import (
     APPLICATIONS_SUBMITTED,
     EVENT_TYPE_OF,
     ApplicationSubmitted,
     Envelope,
 )
+from shared.store import ServiceStore
 
 # An application's row is read from its application.submitted event, in SQL, so the stored row
 # and the published event cannot differ. `e` is the envelope (jsonb), `d` its data, `h` the keyed
@@ -35,9 +36,7 @@ BULK_COLUMNS = ("application_id", "event_id", "phone_hash", "phone", "full_name"
 SUBMITTED = EVENT_TYPE_OF[ApplicationSubmitted]
 
 
-class Store:
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self.conn = conn
+class Store(ServiceStore):
 
     # --- one application ---
 
@@ -98,18 +97,6 @@ class Store:
 
     async def replace_outbox_payload(self, outbox_id: int, payload: str) -> None:
         await self.conn.execute("UPDATE outbox SET payload = $2 WHERE id = $1", outbox_id, payload)
-
-    async def add_events(self, events: Sequence[Envelope]) -> None:
-        await outbox.add_events(self.conn, events)
-
-    # --- the audit ---
-
-    async def record_audit(self, actor: Mapping, action: str, target: str, before: Mapping | None,
-                           after: Mapping | None) -> None:
-        await audit.record(self.conn, actor, action, target, before, after)
-
-    async def audit_entries(self, since: datetime | None, limit: int) -> tuple[list[Mapping], bool]:
-        return await audit.entries(self.conn, since, limit)
 
     # --- bulk import ---
 

@@ -10,16 +10,11 @@ from datetime import datetime
 import asyncpg
 
 from services.placement import domain
-from shared import audit
-from shared.events import Envelope
-from shared.outbox import add_events
+from shared.store import ServiceStore
 
 
-class Store:
+class Store(ServiceStore):
     """Placement's tables through one connection; the use case decides the transaction around it."""
-
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self.conn = conn
 
     # --- locks: transaction-scoped advisory locks, taken in the order usecases.py gives ---------
 
@@ -37,7 +32,6 @@ class Store:
         """Shared by re-placements while they use the capacities; exclusive for a change of the level defaults."""
         function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
         await self.conn.execute(f"SELECT {function}(hashtext('placement.capacity'), 0)")
-
 
     async def clock(self) -> datetime:
         """The database clock now (not the transaction's start)."""
@@ -181,17 +175,3 @@ class Store:
         """Remove a state's mark; False when it had none (another replica re-placed it already)."""
         return bool(await self.conn.fetchval("DELETE FROM states_to_re_place WHERE state = $1 RETURNING true",
                                              state))
-
-    # --- outbox --------------------------------------------------------------------------------------
-
-    async def add_events(self, envelopes: Sequence[Envelope]) -> None:
-        await add_events(self.conn, envelopes)
-
-    # --- audit ---------------------------------------------------------------------------------------
-
-    async def record_audit(self, actor: Mapping, action: str, target: str, before: Mapping | None,
-                           after: Mapping | None) -> None:
-        await audit.record(self.conn, actor, action, target, before, after)
-
-    async def audit_entries(self, since: datetime | None, limit: int) -> tuple[list[Mapping], bool]:
-        return await audit.entries(self.conn, since, limit)

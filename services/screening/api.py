@@ -1,5 +1,6 @@
 """Screening API (routes): auth, parse, call one use case, answer; the use cases' refusals become
-404, 403, 409 or 422 here. Also the staff console's JSON: who am I, my decided cases, contact look-up,
+404, 403, 409 or 422 here. The queue and the scheduled interviews, interviews, waves, the calendar; also the
+staff console's JSON: who am I, my decided cases, contact look-up,
 /console/config (the page itself is console.py's)."""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import binascii
 import contextlib
 import datetime as dt
 import json
+import re
 import uuid
 from collections.abc import Iterator, Mapping
 from typing import Annotated, Literal
@@ -30,6 +32,7 @@ from shared.audit import Actor, actor_of
 from shared.auth import Staff, out_of_scope, require_admin, require_scope, require_staff
 from shared.errors import invalid, state_code
 from shared.events import RUBRIC, RUBRIC_MAX, RUBRIC_MIN
+from shared.india_time import IST
 from shared.service import Runtime
 from shared.unit_of_work import UnitOfWork
 from shared.web import runtime_of, unit_of_work
@@ -88,7 +91,10 @@ def _moment(text: object) -> dt.datetime:
     moment = dt.datetime.fromisoformat(text)  # a TypeError for anything but text
     if moment.tzinfo is None:
         raise ValueError
-    return moment
+    try:
+        return moment.astimezone(dt.timezone.utc)  # as the database can hold it: 0001-01-01T00:00+05:30 is not
+    except OverflowError:
+        raise ValueError from None
 
 
 def _cursor(row: Mapping) -> str:
@@ -106,17 +112,21 @@ def _position(cursor: str) -> tuple[bool, dt.datetime, uuid.UUID]:
         raise invalid("cursor", "not a cursor this queue gave out") from None
 
 
+def _states_in_view(staff: Staff, state: str | None) -> list[str] | None:
+    # A list's state filter: a named state must be the token's (403), no state is every state the token sees.
+    if state is None:
+        return staff.visible_states()
+    state = state_code(state)
+    require_scope(staff, state)
+    return [state]
+
+
 @router.get("/queue", response_model=Queue, tags=["interviews"])
 async def queue(state: str | None = Query(None, max_length=60), limit: int = Query(50, ge=1, le=200),
                 cursor: str | None = Query(None, max_length=300),
                 staff: Staff = Depends(require_staff), uow: UnitOfWork = Depends(screening_uow)) -> Queue:
     """Cases waiting for an interview: not deferred first, then oldest submitted_at, then application_id."""
-    if state is not None:
-        state = state_code(state)
-        require_scope(staff, state)
-        states = [state]
-    else:
-        states = staff.visible_states()
+    states = _states_in_view(staff, state)
     page = await usecases.queue_page(uow, states, limit, _position(cursor) if cursor else None)
     return Queue(items=[QueueItem(**dict(r)) for r in page.items],
                  next_cursor=_cursor(page.items[-1]) if page.more else None)
@@ -140,6 +150,68 @@ async def schedule_interview(body: ScheduleRequest, staff: Staff = Depends(requi
         await usecases.schedule_interview(uow, staff, body.application_id, body.interview_at, body.interviewer)
     return {"application_id": str(body.application_id), "status": "scheduled",
             "interview_at": body.interview_at.isoformat(), "interviewer": body.interviewer}
+
+
+class ScheduledInterview(BaseModel):
+    application_id: uuid.UUID
+    full_name: str | None
+    phone: str | None
+    state: str
+    district: str
+    interview_at: dt.datetime = Field(description="in India's time (+05:30)")
+    interviewer: str | None
+
+
+class Interviews(BaseModel):
+    items: list[ScheduledInterview]
+    next_cursor: str | None = Field(None, description="pass as ?cursor= for the next page; null on the last page")
+
+
+def _time_position(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
+    # The keyset position of a list ordered by a moment, then application_id (decided cases, interviews).
+    try:
+        moment, application_id = _decode(cursor)
+        return _moment(moment), uuid.UUID(application_id)
+    except (ValueError, TypeError, AttributeError, binascii.Error):
+        raise invalid("cursor", "not a cursor this list gave out") from None
+
+
+def _time_cursor(row: Mapping, moment: str) -> str:
+    return _encode([row[moment].isoformat(), str(row["application_id"])])
+
+
+# The first and the last day a date names have no whole span in UTC (midnight IST of 0001-01-01 is in year 0).
+DAYS = (dt.date(1, 1, 2), dt.date(9999, 12, 30))
+
+
+def _indian_day(text: str) -> dt.date:
+    # Exactly YYYY-MM-DD: date.fromisoformat alone would also take 20261201 or 2026-W49-2.
+    try:
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+            raise ValueError
+        day = dt.date.fromisoformat(text)
+        if not DAYS[0] <= day <= DAYS[1]:
+            raise ValueError
+        return day
+    except ValueError:
+        raise invalid("day", "a day in India as YYYY-MM-DD") from None
+
+
+@router.get("/interviews", response_model=Interviews, tags=["interviews"])
+async def scheduled_interviews(
+        state: str | None = Query(None, max_length=60),
+        interviewer: str | None = Query(None, min_length=1, max_length=100, description="exactly as booked"),
+        day: str | None = Query(None, max_length=10, description="YYYY-MM-DD, a day in India (IST)"),
+        limit: int = Query(50, ge=1, le=200), cursor: str | None = Query(None, max_length=300),
+        staff: Staff = Depends(require_staff), uow: UnitOfWork = Depends(screening_uow)) -> Interviews:
+    """Booked interviews still to be held or recorded (status scheduled), soonest first (interview_at, then
+    application_id): the token's states, or the one named (403 outside them); one interviewer's, one day's."""
+    states = _states_in_view(staff, state)
+    page = await usecases.interviews_page(uow, states, interviewer, None if day is None else _indian_day(day), limit,
+                                          _time_position(cursor) if cursor else None)
+    return Interviews(items=[ScheduledInterview(**{**r, "interview_at": r["interview_at"].astimezone(IST)})
+                             for r in page.items],
+                      next_cursor=_time_cursor(page.items[-1], "interview_at") if page.more else None)
 
 
 # The five items of shared.events.RUBRIC, each a required integer RUBRIC_MIN..RUBRIC_MAX (true or 7.0 is no score).
@@ -297,23 +369,14 @@ class Decided(BaseModel):
     next_cursor: str | None = Field(None, description="pass as ?cursor= for the next page; null on the last page")
 
 
-def _decided_position(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
-    try:
-        decided_at, application_id = _decode(cursor)
-        return _moment(decided_at), uuid.UUID(application_id)
-    except (ValueError, TypeError, AttributeError, binascii.Error):
-        raise invalid("cursor", "not a cursor this list gave out") from None
-
-
 @router.get("/cases/decided", response_model=Decided, tags=["console"])
 async def decided_cases(limit: int = Query(50, ge=1, le=200), cursor: str | None = Query(None, max_length=300),
                         staff: Staff = Depends(require_staff), uow: UnitOfWork = Depends(screening_uow)) -> Decided:
     """The cases decided with this token (by its fingerprint), newest first; erased ones and those outside
     the token's states are not listed."""
-    page = await usecases.decided_page(uow, staff, limit, _decided_position(cursor) if cursor else None)
-    last = page.items[-1] if page.more else None
+    page = await usecases.decided_page(uow, staff, limit, _time_position(cursor) if cursor else None)
     return Decided(items=[DecidedCase(**dict(r)) for r in page.items],
-                   next_cursor=_encode([last["decided_at"].isoformat(), str(last["application_id"])]) if last else None)
+                   next_cursor=_time_cursor(page.items[-1], "decided_at") if page.more else None)
 
 
 LOOKUP_MAX = 500
@@ -350,6 +413,7 @@ async def lookup_cases(body: LookupRequest, staff: Staff = Depends(require_staff
 
 class ConsoleConfig(BaseModel):
     placement_url: str = Field(description="where the console calls placement's API (PLACEMENT_URL)")
+    intake_url: str = Field(description="where the console reads intake's audit (INTAKE_URL)")
     selection_threshold: int = Field(description="the score a result needs to be selected")
     rubric: list[str]
     rubric_max: int
@@ -359,5 +423,6 @@ class ConsoleConfig(BaseModel):
 async def console_config(runtime: Runtime = Depends(runtime_of)) -> ConsoleConfig:
     """What the console page needs to know before anyone signs in; nothing secret."""
     return ConsoleConfig(placement_url=runtime.settings.placement_url.rstrip("/"),
+                         intake_url=runtime.settings.intake_url.rstrip("/"),
                          selection_threshold=runtime.settings.selection_threshold,
                          rubric=list(RUBRIC), rubric_max=RUBRIC_MAX)

@@ -1,5 +1,6 @@
 """Screening domain (pure): the rubric score and outcome, a case's lifecycle (what may be booked or
-decided, and the events that say so), election deferral, the queue order and interview waves."""
+decided, and the events that say so), election deferral, the queue order, interview waves and the
+instants an Indian day spans (the list of scheduled interviews)."""
 
 from __future__ import annotations
 
@@ -336,6 +337,13 @@ def wave_starts(day: date, start: time, end: time, slot_minutes: int, today: dat
         return wave_slots(day, start, end, slot_minutes, tz)
     except ValueError as error:
         raise InvalidWave("start", str(error)) from None
+
+
+def indian_day(day: date, tz: tzinfo = IST) -> tuple[datetime, datetime]:
+    """The instants a calendar day in India spans: [its midnight, the next midnight), as GET /v1/interviews?day=
+    means it (an interview at 00:30 IST belongs to that day, though it is the evening before in UTC)."""
+    start = datetime.combine(day, time(0), tzinfo=tz)
+    return start, datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
 
 
 def booking_horizon(starts: Sequence[datetime], slot_minutes: int) -> tuple[datetime, datetime]:

@@ -7,12 +7,8 @@ import uuid
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timezone
 
-import asyncpg
-
 from services.screening.domain import Case, NewCase, Slot, WaitingCase
-from shared import audit
-from shared.events import Envelope
-from shared.outbox import add_events
+from shared.store import ServiceStore
 
 # Advisory lock keys (database-wide, hence prefixed). Calendar changes take CALENDAR_LOCK exclusively;
 # whatever reads the calendar to set a case's status (a new case, a wave, the release) takes it
@@ -25,23 +21,14 @@ WAVES_LOCK = "screening.interview-waves"
 QUEUE_START = (False, datetime(1, 1, 1, tzinfo=timezone.utc), uuid.UUID(int=0))
 # Ordered after every real (decided_at, application_id): the first page of decided cases (newest first).
 DECIDED_START = (datetime(9999, 1, 1, tzinfo=timezone.utc), uuid.UUID(int=2**128 - 1))
+# Ordered before every real (interview_at, application_id): the first page of scheduled interviews.
+INTERVIEWS_START = (datetime(1, 1, 1, tzinfo=timezone.utc), uuid.UUID(int=0))
 
 QUEUE_COLUMNS = "application_id, full_name, phone, state, district, status, submitted_at"
+INTERVIEW_COLUMNS = "application_id, full_name, phone, state, district, interview_at, interviewer"
 
 
-class Store:
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self.conn = conn
-
-    async def add_events(self, envelopes: Sequence[Envelope]) -> None:
-        await add_events(self.conn, envelopes)
-
-    async def record_audit(self, actor: Mapping, action: str, target: str, before: Mapping | None,
-                           after: Mapping | None) -> None:
-        await audit.record(self.conn, actor, action, target, before, after)
-
-    async def audit_entries(self, since: datetime | None, limit: int) -> tuple[list[Mapping], bool]:
-        return await audit.entries(self.conn, since, limit)
+class Store(ServiceStore):
 
     # --- locks -----------------------------------------------------------------------------------
 
@@ -198,6 +185,39 @@ class Store:
             " ORDER BY decided_at DESC, application_id DESC LIMIT $5",
             fingerprint, None if states is None else list(states), *before, limit,
         )
+
+    async def scheduled_interviews(self, states: Sequence[str] | None, interviewer: str | None,
+                                   window: tuple[datetime, datetime] | None, limit: int,
+                                   after: tuple[datetime, uuid.UUID] = INTERVIEWS_START) -> list[Mapping]:
+        """Up to `limit` scheduled interviews in time order, after the (interview_at, application_id) `after`;
+        every state's or those of `states`, every interviewer's or one's (by name), at any time or within
+        [start, end) of `window`."""
+        # A filter left out is left out of the statement too (not "$n IS NULL OR ..."), so each shape keeps a
+        # plan that uses its index: cases_booked for one interviewer, cases_scheduled_all for every state,
+        # cases_scheduled per state.
+        args: list = [limit, *after]
+        where = "status = 'scheduled' AND (interview_at, application_id) > ($2::timestamptz, $3::uuid)"
+        if interviewer is not None:
+            args.append(interviewer)
+            where += f" AND interviewer = ${len(args)}"
+        if window is not None:
+            args += window
+            where += f" AND interview_at >= ${len(args) - 1}::timestamptz AND interview_at < ${len(args)}::timestamptz"
+        if states is None or interviewer is not None:
+            if states is not None:
+                args.append(list(states))
+                where += f" AND state = ANY(${len(args)}::text[])"
+            return await self.conn.fetch(
+                f"SELECT {INTERVIEW_COLUMNS} FROM cases WHERE {where} ORDER BY interview_at, application_id LIMIT $1",
+                *args)
+        # One index range per state (cases_scheduled), merged, as the queue's: a state's page never walks others'.
+        args.append(list(states))
+        return await self.conn.fetch(
+            f"SELECT c.* FROM unnest(${len(args)}::text[]) AS s(state), LATERAL ("
+            f"  SELECT {INTERVIEW_COLUMNS} FROM cases WHERE {where} AND state = s.state"
+            f"  ORDER BY interview_at, application_id LIMIT $1) AS c"
+            f" ORDER BY c.interview_at, c.application_id LIMIT $1",
+            *args)
 
     async def contacts(self, application_ids: Sequence[uuid.UUID], states: Sequence[str] | None) -> list[Mapping]:
         """The contact details of those cases that are in `states` (None: every state) and not erased."""

@@ -10,7 +10,7 @@ from datetime import date, datetime, time
 from typing import NamedTuple, Protocol
 
 from services.screening import domain
-from services.screening.store import DECIDED_START, QUEUE_START, Store
+from services.screening.store import DECIDED_START, INTERVIEWS_START, QUEUE_START, Store
 from shared import audit
 from shared.events import ApplicationErased, ApplicationSubmitted, Event, EventData, new_event, runs_by_type
 from shared.india_time import today_in_india
@@ -133,6 +133,16 @@ async def queue_page(uow: UnitOfWork[Store], states: Sequence[str] | None, limit
     items = [{**row, "reason": domain.queue_reason(row["status"], row["state"], today, calendar)}
              for row in rows[:limit]]
     return QueuePage(items, len(rows) > limit)
+
+
+async def interviews_page(uow: UnitOfWork[Store], states: Sequence[str] | None, interviewer: str | None,
+                          day: date | None, limit: int, after: tuple[datetime, uuid.UUID] | None = None) -> QueuePage:
+    """A page of the scheduled interviews (every state's, or those of `states`; every interviewer's, or the one
+    named; on any day, or on that Indian day) in time order, after the keyset position `after`."""
+    window = domain.indian_day(day) if day is not None else None
+    async with uow.reading() as store:
+        rows = await store.scheduled_interviews(states, interviewer, window, limit + 1, after or INTERVIEWS_START)
+    return QueuePage(rows[:limit], len(rows) > limit)
 
 
 async def decided_page(uow: UnitOfWork[Store], scope: Scope, limit: int,

@@ -144,26 +144,31 @@ class Supervisor:
 
     def service_env(self, name: str, env: dict[str, str]) -> dict[str, str]:
         """One service's environment: the common one plus what only it needs. The staff console is
-        screening's page and calls placement from the browser, so placement allows the console's
-        origin (CORS_ORIGINS, added to any the operator set) and screening tells the page where
-        placement is (PLACEMENT_URL, unless the operator set one, e.g. behind a proxy); intake links
-        reporting's status page (REPORTING_URL, likewise)."""
+        screening's page and calls placement (units, capacities, audit) and intake (its audit: erasures)
+        from the browser, so both allow the console's origin (CORS_ORIGINS, added to any the operator set)
+        and screening tells the page where they are (PLACEMENT_URL and INTAKE_URL, unless the operator set
+        them, e.g. behind a proxy); intake links reporting's status page (REPORTING_URL, likewise)."""
         def url(service: str) -> str:
             # A browser cannot call a wildcard address; on this machine it reaches the services on loopback.
             host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
             return f"http://{host}:{self.port_base + SERVICES.index(service)}"
 
-        if name == "placement":
+        def console_origins() -> str:
             page = url("screening")
             origins = [page]
             if page.startswith("http://127.0.0.1:"):  # the same page opened as localhost is another origin
                 origins.append(page.replace("127.0.0.1", "localhost", 1))
             given = [o.strip() for o in env.get("CORS_ORIGINS", "").split(",") if o.strip()]
-            return {**env, "CORS_ORIGINS": ",".join(dict.fromkeys(given + origins))}
+            return ",".join(dict.fromkeys(given + origins))
+
+        if name == "placement":
+            return {**env, "CORS_ORIGINS": console_origins()}
         if name == "screening":
-            return {**env, "PLACEMENT_URL": env.get("PLACEMENT_URL") or url("placement")}
+            return {**env, "PLACEMENT_URL": env.get("PLACEMENT_URL") or url("placement"),
+                    "INTAKE_URL": env.get("INTAKE_URL") or url("intake")}
         if name == "intake":  # its confirmation links the applicant's status page
-            return {**env, "REPORTING_URL": env.get("REPORTING_URL") or url("reporting")}
+            return {**env, "CORS_ORIGINS": console_origins(),
+                    "REPORTING_URL": env.get("REPORTING_URL") or url("reporting")}
         return env
 
     def run(self) -> int:

@@ -1,8 +1,10 @@
 """The staff console (screening GET /console) in headless Chromium against `recruit up`, over real HTTP: sign-in
 (a wrong token in both languages), an RJ interviewer who sees nothing of UP, an interviewer who schedules and
-scores a candidate (the score and outcome shown before sending; a failed send loses nothing), the placement on the
-admin's unit roster with the name, a capacity change that changes the roster, the calendar and the audit; axe-core
-clean and no sideways scroll on every screen at desktop and 390 px, with screenshots of each."""
+scores a candidate (the score and outcome shown before sending; a failed send loses nothing), scheduled interviews
+listed by the server (the same on another device, kept nowhere in the browser), the placement on the admin's unit
+roster with the name, a capacity change that changes the roster, the calendar and the audit of all three services
+(an admin's erasure at intake included); axe-core clean and no sideways scroll on every screen at desktop and
+390 px, with screenshots of each."""
 
 from __future__ import annotations
 
@@ -97,7 +99,7 @@ async def case_ids(page, selector: str = "#queue-list li.case") -> list[str]:
 
 async def test_console_interviewer_admin_and_rj_scope(recruit_up) -> None:
     up = recruit_up(env={"STAFF_TOKENS": BASE_ENV["STAFF_TOKENS"]})
-    screening, placement = up.url("screening"), up.url("placement")
+    screening, placement, intake = up.url("screening"), up.url("placement"), up.url("intake")
     ids = {key: apply(up, *person) for key, person in PEOPLE.items()}
 
     def queued():
@@ -110,7 +112,8 @@ async def test_console_interviewer_admin_and_rj_scope(recruit_up) -> None:
         sent: list[str] = []
         page.on("request", lambda r: sent.append(f"{r.method} {r.url}") if r.method != "GET" else None)
         outside = []
-        page.on("request", lambda r: outside.append(r.url) if not r.url.startswith((screening, placement)) else None)
+        page.on("request", lambda r: outside.append(r.url)
+                if not r.url.startswith((screening, placement, intake)) else None)
 
         # --- signed out: a wrong token is refused in both languages, and the token goes nowhere ------------------
         await look(page, "console-signin-desktop")
@@ -233,16 +236,46 @@ async def test_console_interviewer_admin_and_rj_scope(recruit_up) -> None:
         assert "in the past" in await page.inner_text("#wave-error .field-errors")
         assert "तारीख" in await page.inner_text("#wave-error .field-errors")
         # One slot in RJ tomorrow: the oldest RJ case is booked, and found again under "Scheduled" for its no-show.
+        tomorrow = (today() + timedelta(days=1)).isoformat()
         await page.select_option("#wave-state", "RJ")
-        await page.fill("#wave-date", (today() + timedelta(days=1)).isoformat())
+        await page.fill("#wave-date", tomorrow)
         await page.fill("#wave-start", "10:00")
         await page.fill("#wave-end", "10:30")
         await page.click("#wave-form button[type=submit]")
         await page.wait_for_selector("#status:has-text('1 of 1 slots booked in Rajasthan (RJ)')")
         await page.click("a[data-view=scheduled]")
-        await page.wait_for_selector(f'#scheduled-list li.case[data-id="{ids["rj_one"]}"]')
+        booked = f'#scheduled-list li.case[data-id="{ids["rj_one"]}"]'
+        await page.wait_for_selector(booked)
+        assert await case_ids(page, "#scheduled-list li.case") == [ids["rj_one"]], "only what is still to be held"
+        assert "(Meera)" in await page.inner_text(booked), "the interview's time and interviewer"
+        assert await page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('console.booked'))") == [], (
+            "nothing of the bookings is kept in the browser")
+        # The same interviewer on another device (a fresh browser, nothing stored): the server's list, also for
+        # an RJ interviewer; filtered to the day and the interviewer; and still there after a reload.
+        other_device = await open_console(browser, screening, PHONE)
+        await other_device.evaluate("localStorage.setItem('console.booked.0123456789ab', '[]')")  # an older console's
+        await sign_in(other_device, INTERVIEWER_TOKEN)
+        assert await other_device.evaluate("localStorage.getItem('console.booked.0123456789ab')") is None
+        await other_device.click("a[data-view=scheduled]")
+        await other_device.wait_for_selector(booked)
+        await other_device.fill("#scheduled-day", tomorrow)
+        await other_device.fill("#scheduled-interviewer", "Meera")
+        await other_device.click("#scheduled-filter button[type=submit]")
+        await other_device.wait_for_selector(booked)
+        await look(other_device, "console-scheduled-phone")
+        await other_device.fill("#scheduled-interviewer", "Ravi")
+        await other_device.click("#scheduled-filter button[type=submit]")
+        await other_device.wait_for_selector("#scheduled-empty:not([hidden])")
+        await sign_out(other_device)
+        await sign_in(other_device, RJ_INTERVIEWER_TOKEN)
+        await other_device.click("a[data-view=scheduled]")
+        await other_device.wait_for_selector(booked)
+        assert other_device.problems == []
+        await other_device.context.close()
+        await page.reload()
+        await page.wait_for_selector(booked)
         await look(page, "console-scheduled-desktop")
-        await page.click(f'#scheduled-list li.case[data-id="{ids["rj_one"]}"] button[data-act=result]')
+        await page.click(f'{booked} button[data-act=result]')
         page.once("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
         await page.click("#no-show")
         await page.wait_for_selector("#case-done:has-text('No-show')")
@@ -263,6 +296,11 @@ async def test_console_interviewer_admin_and_rj_scope(recruit_up) -> None:
         assert unit is not None
 
         # --- the admin: the unit's roster with the name; a capacity change moves them out and back --------------
+        # An application erased by an admin at intake: its audit row is intake's, shown with the others'.
+        erased = apply(up, "Kamla Devi", "UP", "Varanasi", "Pindra")
+        async with httpx.AsyncClient(timeout=5) as client:
+            erasure = await client.delete(f"{intake}/v1/applications/{erased}", headers=bearer(ADMIN_TOKEN))
+            assert erasure.status_code == 204, erasure.text
         await sign_in(page, ADMIN_TOKEN)
         await page.click("a[data-view=units]")
         await page.select_option("#units-state", "UP")
@@ -301,7 +339,14 @@ async def test_console_interviewer_admin_and_rj_scope(recruit_up) -> None:
         await page.wait_for_selector("#audit-body tr")
         actions = await page.eval_on_selector_all("#audit-body tr td:nth-child(3)", "c => c.map(td => td.textContent)")
         assert actions[0] == "Polling day cleared", "newest first"
-        assert {"Interview scheduled", "Result recorded", "Unit capacity set", "Unit capacity cleared"} <= set(actions)
+        assert {"Interview scheduled", "Result recorded", "Unit capacity set", "Unit capacity cleared",
+                "Application erased"} <= set(actions)
+        erasure_row = await page.inner_text(f"#audit-body tr:has(code:text-is('{erased}'))")
+        assert "intake" in erasure_row and "Application erased" in erasure_row and "Admin" in erasure_row
+        assert "Kamla" not in await page.inner_text("#audit-body"), "the audit names no one"
+        services = await page.eval_on_selector_all("#audit-body tr td:nth-child(2)", "c => c.map(td => td.textContent)")
+        assert {"screening", "placement", "intake"} <= set(services)
+        assert not await page.is_visible("#alert"), "every service's audit was read"
         await look(page, "console-audit-desktop")
         assert page.problems == [] and outside == []
 

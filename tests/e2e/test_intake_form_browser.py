@@ -11,22 +11,22 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
-from playwright.async_api import async_playwright
 
 from services.intake.domain.messages import message
 from services.intake.domain.validation import FieldError
 from shared.settings import get_settings
 from tests.support import (
+    CHROMIUM,
     DESKTOP,
     PHONE,
     admin_headers,
     axe_violations,
+    chromium,
     no_sideways_scroll,
     screenshot,
     service_process,
 )
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 pytestmark = [
@@ -44,14 +44,8 @@ def intake_url(stack):
 
 @pytest.fixture
 async def browser():
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
-        try:
-            yield browser
-        finally:
-            await browser.close()
+    async with chromium() as browser:
+        yield browser
 
 
 async def watched_page(browser, url: str, **context_options):

@@ -34,7 +34,8 @@ WRONG = bearer("not-a-token")
 
 @pytest.fixture(scope="module")
 async def screening(stack):
-    settings = get_settings().model_copy(update={"placement_url": "http://placement.example:8003/"})
+    settings = get_settings().model_copy(update={"placement_url": "http://placement.example:8003/",
+                                                 "intake_url": "http://intake.example:8001/"})
     async with running(lambda: create_app(settings)) as client:
         yield client
 
@@ -194,10 +195,11 @@ async def test_an_rj_interviewer_sees_and_changes_nothing_of_up(screening, stack
 # --- the console's configuration -----------------------------------------------------------------------
 
 
-async def test_the_console_config_names_placement_the_threshold_and_the_rubric(screening) -> None:
+async def test_the_console_config_names_placement_intake_the_threshold_and_the_rubric(screening) -> None:
     response = await screening.get("/console/config")
     assert response.status_code == 200
     assert response.json() == {"placement_url": "http://placement.example:8003",
+                               "intake_url": "http://intake.example:8001",
                                "selection_threshold": get_settings().selection_threshold,
                                "rubric": list(RUBRIC), "rubric_max": RUBRIC_MAX}
     assert len(response.json()["rubric"]) == 5 and RUBRIC_MAX == 10

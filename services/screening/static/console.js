@@ -39,10 +39,10 @@ const I18N = {
     wave_saved: (p) => `Saved: ${p.scheduled} of ${p.capacity} slots booked in ${p.state} on ${p.date}.`,
     scheduled_title: "Scheduled interviews",
     scheduled_help:
-      "Interviews booked from this browser, soonest first. Record the result or a no-show when the interview is " +
-      "over.",
+      "Interviews booked in your states, from any device, soonest first. Record the result or a no-show when the " +
+      "interview is over.",
     open_case_label: "Open a case by application id", open: "Open",
-    scheduled_empty: "No scheduled interviews from this browser.",
+    scheduled_empty: "No scheduled interviews match.", day: "Day (IST)", interviewer: "Interviewer",
     close: "Close", schedule_title: "Schedule the interview", interview_at: "Date and time (IST)",
     interviewer_opt: "Interviewer (optional)", schedule_send: "Schedule", rebook_send: "Re-book",
     rubric_title: "Interview result", rubric_legend: "Score each criterion from 0 to 10",
@@ -93,6 +93,7 @@ const I18N = {
     audit_summary: (p) => `${p.count} entries, newest first.`,
     audit_capped: (p) =>
       `Only the first ${p.count} entries after that time were read: choose a later time to see the newest.`,
+    audit_partial: (p) => `The entries of ${p.services} could not be read; those of the other services are shown.`,
     admin_only_title: "For admins only", admin_only: "This part of the console needs an admin token.",
     footer: "Times are India Standard Time. Contact details are for onboarding only.",
     retry: "Try again", choose: "— choose —",
@@ -157,9 +158,10 @@ const I18N = {
     wave_saved: (p) => `सहेजा गया: ${p.state} में ${p.date} को ${p.capacity} में से ${p.scheduled} स्लॉट तय।`,
     scheduled_title: "तय साक्षात्कार",
     scheduled_help:
-      "इस ब्राउज़र से तय किए गए साक्षात्कार, सबसे पहले वाले ऊपर। साक्षात्कार के बाद परिणाम या अनुपस्थिति दर्ज करें।",
+      "आपके राज्यों में तय साक्षात्कार, किसी भी डिवाइस से तय किए गए, सबसे पहले वाले ऊपर। साक्षात्कार के बाद " +
+      "परिणाम या अनुपस्थिति दर्ज करें।",
     open_case_label: "आवेदन संख्या से मामला खोलें", open: "खोलें",
-    scheduled_empty: "इस ब्राउज़र से कोई साक्षात्कार तय नहीं है।",
+    scheduled_empty: "ऐसा कोई तय साक्षात्कार नहीं मिला।", day: "दिन (IST)", interviewer: "साक्षात्कारकर्ता",
     close: "बंद करें", schedule_title: "साक्षात्कार तय करें", interview_at: "तारीख और समय (IST)",
     interviewer_opt: "साक्षात्कारकर्ता (वैकल्पिक)", schedule_send: "तय करें", rebook_send: "फिर से तय करें",
     rubric_title: "साक्षात्कार का परिणाम", rubric_legend: "हर मानदंड को 0 से 10 तक अंक दें",
@@ -213,6 +215,7 @@ const I18N = {
     audit_summary: (p) => `${p.count} प्रविष्टियाँ, सबसे नई ऊपर।`,
     audit_capped: (p) =>
       `उस समय के बाद की केवल पहली ${p.count} प्रविष्टियाँ पढ़ी गईं: सबसे नई देखने के लिए बाद का समय चुनें।`,
+    audit_partial: (p) => `${p.services} की प्रविष्टियाँ नहीं पढ़ी जा सकीं; बाकी सेवाओं की दिखाई गई हैं।`,
     admin_only_title: "केवल एडमिन के लिए", admin_only: "कंसोल के इस भाग के लिए एडमिन टोकन चाहिए।",
     footer: "समय भारतीय मानक समय (IST) में है। संपर्क विवरण केवल नियुक्ति प्रक्रिया के लिए हैं।",
     retry: "फिर से कोशिश करें", choose: "— चुनें —",
@@ -263,6 +266,7 @@ const FIELD_WORDS = {
   interview_at: "interview_at", interviewer: "interviewer_opt", state: "state", date: "date", start: "start_time",
   end: "end_time", slot_minutes: "slot_minutes", interviewers: "interviewers", polling_ends: "polling_ends",
   capacity: "seats", unit_id: "col_unit", since: "since", application_id: "f_id", application_ids: "f_id",
+  day: "day",
 };
 
 let lang = (() => {
@@ -397,12 +401,14 @@ let token = null;
 let me = null;
 let config = null;
 
-function placementBase() {
-  return (config && config.placement_url ? config.placement_url : "").replace(/\/+$/, "");
+// Where another service's API is (GET /console/config); screening's own is this page's origin.
+function serviceBase(service) {
+  if (service === "screening") return "";
+  return (config && config[`${service}_url`] ? config[`${service}_url`] : "").replace(/\/+$/, "");
 }
 
 async function api(service, path, { method = "GET", body } = {}) {
-  const url = (service === "placement" ? placementBase() : "") + path;
+  const url = serviceBase(service) + path;
   const headers = { Accept: "application/json" };
   if (token) headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -585,7 +591,7 @@ function leaveConsole() {
   // Names and phones leave the page with the token.
   for (const id of ["queue-list", "deferred-list", "scheduled-list", "decided-body", "calendar-body", "overrides-body",
     "units-body", "roster-body", "audit-body", "case-facts", "rubric-items", "queue-state", "wave-state",
-    "units-state", "calendar-state"]) {
+    "scheduled-state", "units-state", "calendar-state"]) {
     $(id).replaceChildren();
   }
   // What this person typed or chose is not the next one's starting point.
@@ -604,6 +610,7 @@ function leaveConsole() {
 }
 
 function enterConsole() {
+  forgetOldBookings();
   document.body.classList.add("signed-in");
   document.body.classList.toggle("is-admin", me.role === "admin");
   $("nav").hidden = false;
@@ -641,16 +648,18 @@ function fillStateSelects() {
   const options = (codes) => codes.map((code) => el("option", { value: code }, stateName(code)));
   const selectedOf = (id) => $(id).value;
   const keep = { queue: selectedOf("queue-state"), wave: selectedOf("wave-state"),
-    units: selectedOf("units-state"), calendar: selectedOf("calendar-state") };
+    scheduled: selectedOf("scheduled-state"), units: selectedOf("units-state"),
+    calendar: selectedOf("calendar-state") };
   const several = mine.length > 1;
   const queueAll = several ? [el("option", { value: "" }, me.states ? t("all_my_states") : t("all_states"))] : [];
   $("queue-state").replaceChildren(...queueAll, ...options(mine));
+  $("scheduled-state").replaceChildren(...queueAll.map((o) => o.cloneNode(true)), ...options(mine));
   // A wave is one state's: with several, the interviewer picks one (no silent first-in-the-list).
   $("wave-state").replaceChildren(...(several ? [el("option", { value: "" }, t("choose"))] : []), ...options(mine));
   $("units-state").replaceChildren(el("option", { value: "" }, t("all_states")), ...options(mine));
   $("calendar-state").replaceChildren(...options(STATES.map((s) => s.code)));
-  for (const [name, id] of [["queue", "queue-state"], ["wave", "wave-state"], ["units", "units-state"],
-    ["calendar", "calendar-state"]]) {
+  for (const [name, id] of [["queue", "queue-state"], ["wave", "wave-state"], ["scheduled", "scheduled-state"],
+    ["units", "units-state"], ["calendar", "calendar-state"]]) {
     if (keep[name] && [...$(id).options].some((o) => o.value === keep[name])) $(id).value = keep[name];
   }
 }
@@ -696,17 +705,17 @@ async function route() {
     selectedIndex = -1;
   }
   showView(name);
-  const loaders = { queue: () => loadQueue(arg), scheduled: loadScheduled, decided: () => loadDecided(false),
-    calendar: loadCalendar, capacity: loadCapacity, units: () => loadUnits(arg), roster: () => loadRoster(arg),
-    audit: loadAudit, forbidden: () => {} };
+  const loaders = { queue: () => loadQueue(arg), scheduled: () => loadScheduled(false),
+    decided: () => loadDecided(false), calendar: loadCalendar, capacity: loadCapacity, units: () => loadUnits(arg),
+    roster: () => loadRoster(arg), audit: loadAudit, forbidden: () => {} };
   await loaders[name]();
 }
 
 // --- cases: the queue, the scheduled list, the panel -----------------------------------------------------------
 
 function freshCache() {
-  return { queue: [], deferred: [], queueCursor: null, queueState: "", scheduled: [], decided: [],
-    decidedCursor: null, calendar: null, capacity: null, units: [], unitsShown: UNITS_PAGE, roster: null,
+  return { queue: [], deferred: [], queueCursor: null, queueState: "", scheduled: [], scheduledCursor: null,
+    decided: [], decidedCursor: null, calendar: null, capacity: null, units: [], unitsShown: UNITS_PAGE, roster: null,
     audit: [] };
 }
 const cache = freshCache();
@@ -714,21 +723,12 @@ const cases = new Map(); // application_id -> the case as this page knows it
 let openId = null;
 let selectedIndex = -1;
 
-function bookedKey() {
-  return `console.booked.${me ? me.fingerprint : ""}`;
-}
-// Interviews this browser booked (ids and times, no names): the queue lists waiting cases only, so this is how
-// the page finds them again for the result, across reloads.
-function booked() {
-  try { return JSON.parse(localStorage.getItem(bookedKey()) || "[]"); } catch { return []; }
-}
-function saveBooked(list) {
-  try { localStorage.setItem(bookedKey(), JSON.stringify(list.slice(-2000))); } catch { /* best effort */ }
-}
-function rememberBooking(applicationId, interviewAt, interviewer) {
-  const list = booked().filter((b) => b.id !== applicationId);
-  list.push({ id: applicationId, at: interviewAt, interviewer: interviewer || null });
-  saveBooked(list);
+// Earlier versions of this page kept the interviews a browser booked in localStorage ("console.booked.<key>");
+// the server lists them now (GET /v1/interviews), so what they left behind is dropped.
+function forgetOldBookings() {
+  try {
+    for (const name of Object.keys(localStorage)) if (name.startsWith("console.booked.")) localStorage.removeItem(name);
+  } catch { /* storage off: nothing was kept either */ }
 }
 
 async function loadQueue(arg, more = false) {
@@ -765,8 +765,9 @@ function caseItem(id, { actions = true } = {}) {
   const c = cases.get(id);
   const status = c.status || "unknown";
   const place = [c.district, c.state].filter(Boolean).join(", ");
-  const meta = [c.phone, place, c.interview_at ? `${t("f_interview")}: ${when(c.interview_at)}`
-    : c.submitted_at ? `${t("f_submitted")}: ${when(c.submitted_at)}` : null].filter(Boolean);
+  const meta = [c.phone, place,
+    c.interview_at ? `${t("f_interview")}: ${when(c.interview_at)}${c.interviewer ? ` (${c.interviewer})` : ""}`
+      : c.submitted_at ? `${t("f_submitted")}: ${when(c.submitted_at)}` : null].filter(Boolean);
   const item = el("li", { class: `case s-${status}`, "data-id": id, "data-status": status, tabindex: "-1" },
     el("div", { class: "case-main" },
       el("span", { class: "case-name" }, c.full_name || t("erased_person")),
@@ -812,35 +813,43 @@ async function lookup(ids) {
   return found;
 }
 
-async function loadScheduled() {
-  const list = booked();
+// The server's list (GET /v1/interviews), so every device of an interviewer shows the same interviews, soonest
+// first; a page at a time, filtered by state, Indian day and interviewer as the form says.
+async function loadScheduled(more) {
+  if (!more) {
+    cache.scheduled = [];
+    cache.scheduledCursor = null;
+    selectedIndex = -1;
+  }
+  const params = new URLSearchParams({ limit: String(QUEUE_PAGE) });
+  const state = $("scheduled-state").value;
+  const dayValue = $("scheduled-day").value;
+  const interviewer = $("scheduled-interviewer").value.trim();
+  if (state) params.set("state", state);
+  if (dayValue) params.set("day", dayValue);
+  if (interviewer) params.set("interviewer", interviewer);
+  if (more && cache.scheduledCursor) params.set("cursor", cache.scheduledCursor);
   $("scheduled-list").setAttribute("aria-busy", "true");
   try {
-    const found = list.length ? await lookup(list.map((b) => b.id)) : [];
-    const byId = new Map(found.map((item) => [item.application_id, item]));
-    const still = [];
-    for (const b of list) {
-      const item = byId.get(b.id);
-      // Decided, erased or no longer in this token's states: it has left the list of interviews to do.
-      if (!item || item.status !== "scheduled") continue;
-      cases.set(b.id, { ...(cases.get(b.id) || {}), ...item, interview_at: b.at, interviewer: b.interviewer });
-      still.push(b);
+    const page = await api("screening", `/v1/interviews?${params}`);
+    for (const item of page.items) {
+      cases.set(item.application_id, { ...(cases.get(item.application_id) || {}), ...item, status: "scheduled" });
+      if (!cache.scheduled.includes(item.application_id)) cache.scheduled.push(item.application_id);
     }
-    still.sort((a, b) => a.at.localeCompare(b.at));
-    saveBooked(still);
-    cache.scheduled = still.map((b) => b.id);
+    cache.scheduledCursor = page.next_cursor;
   } catch (error) {
     pageError(error);
   } finally {
     $("scheduled-list").removeAttribute("aria-busy");
   }
   renderScheduled();
-  if (openId && currentView === "scheduled") placePanel("scheduled");
+  if (!more && openId && currentView === "scheduled") placePanel("scheduled");
 }
 
 function renderScheduled() {
   $("scheduled-list").replaceChildren(...cache.scheduled.map((id) => caseItem(id)));
   $("scheduled-empty").hidden = cache.scheduled.length > 0;
+  $("scheduled-more").hidden = !cache.scheduledCursor;
   markSelected();
 }
 
@@ -862,8 +871,7 @@ async function openById(event) {
       showError("open-case-error", bothLanguages("err_not_visible"));
       return;
     }
-    const mine = booked().find((b) => b.id === id);
-    cases.set(id, { ...(cases.get(id) || {}), ...item, ...(mine ? { interview_at: mine.at } : {}) });
+    cases.set(id, { ...(cases.get(id) || {}), ...item });
     if (item.status === "scheduled" && !cache.scheduled.includes(id)) {
       cache.scheduled.unshift(id);
       renderScheduled();
@@ -1121,8 +1129,6 @@ async function schedule(event) {
       method: "POST", body: { application_id: id, interview_at: istInstant(at), interviewer: interviewer || null } }));
     if (interviewer) try { localStorage.setItem("console.interviewer", interviewer); } catch { /* optional */ }
     Object.assign(c, { status: "scheduled", interview_at: answer.interview_at, interviewer: answer.interviewer });
-    rememberBooking(id, answer.interview_at, answer.interviewer);
-    if (!cache.scheduled.includes(id)) cache.scheduled.push(id);
     rerenderLists();
     renderCase();
     $("schedule-saved").textContent = `✓ ${when(answer.interview_at)}`;
@@ -1175,7 +1181,6 @@ async function result(noShow) {
     if (interviewer) try { localStorage.setItem("console.interviewer", interviewer); } catch { /* optional */ }
     Object.assign(c, { status: answer.outcome, outcome: answer.outcome, score: answer.score });
     dropDraft(id);
-    saveBooked(booked().filter((b) => b.id !== id));
     rerenderLists();
     renderCase();
     sayBoth("result_saved", (l) => ({ name: c.full_name, outcome: statusWord(answer.outcome, l),
@@ -1263,7 +1268,6 @@ async function sendWave(event) {
     const wave = await sending($("wave-form"), $("wave-form").querySelector("button[type=submit]"),
       () => api("screening", "/v1/interview-waves", { method: "POST", body }));
     for (const interview of wave.interviews) {
-      rememberBooking(interview.application_id, interview.interview_at, interview.interviewer);
       const c = cases.get(interview.application_id);
       if (c) Object.assign(c, { status: "scheduled", interview_at: interview.interview_at,
         interviewer: interview.interviewer });
@@ -1638,15 +1642,21 @@ async function loadAudit() {
   }
   const since = istInstant($("audit-since").value);
   $("audit-body").setAttribute("aria-busy", "true");
-  try {
-    const parts = await Promise.all([auditOf("screening", since), auditOf("placement", since)]);
-    cache.audit = parts.flatMap((part) => part.items).sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
-    cache.auditCapped = parts.some((part) => part.capped);
-  } catch (error) {
-    pageError(error);
-    cache.audit = [];
-  } finally {
-    $("audit-body").removeAttribute("aria-busy");
+  const services = ["screening", "placement", "intake"];
+  const settled = await Promise.all(services.map((service) => auditOf(service, since).then(
+    (part) => ({ service, part }), (error) => ({ service, error }))));
+  $("audit-body").removeAttribute("aria-busy");
+  if (!me) return; // a 401 signed the page out meanwhile
+  const parts = settled.filter((s) => s.part).map((s) => s.part);
+  // Newest first across the services, by the moment (text compares wrongly where one `at` has no fraction of a
+  // second); each service's own rows come oldest first, so reversed first, the stable sort keeps ties newest first.
+  cache.audit = parts.flatMap((part) => [...part.items].reverse()).sort((a, b) => Date.parse(b.at) - Date.parse(a.at));
+  cache.auditCapped = parts.some((part) => part.capped);
+  const failed = settled.filter((s) => s.error);
+  if (failed.length === services.length) pageError(failed[0].error);
+  else if (failed.length) {
+    pageError([...bothLanguages("audit_partial", { services: failed.map((s) => s.service).join(", ") }),
+      ...explain(failed[0].error)]);
   }
   renderAudit();
 }
@@ -1816,7 +1826,8 @@ function wire() {
   $("wave-open").addEventListener("click", () => toggleWave());
   $("wave-cancel").addEventListener("click", () => toggleWave(false));
   $("wave-form").addEventListener("submit", sendWave);
-  $("scheduled-refresh").addEventListener("click", loadScheduled);
+  $("scheduled-filter").addEventListener("submit", (event) => { event.preventDefault(); loadScheduled(false); });
+  $("scheduled-more").addEventListener("click", () => loadScheduled(true));
   $("open-case-form").addEventListener("submit", openById);
   $("case-close").addEventListener("click", () => {
     const id = openId;

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta, timezone
 
 from services.screening.domain import Case, NewCase, Slot, WaitingCase
-from services.screening.store import DECIDED_START, QUEUE_START
+from services.screening.store import DECIDED_START, INTERVIEWS_START, QUEUE_START
 from shared.events import Envelope
 from tests import support
 from tests.unit.memory_audit import MemoryAudit
@@ -127,6 +127,19 @@ class MemoryStore(MemoryAudit):
         return [{"application_id": c["application_id"], "full_name": c["full_name"], "state": c["state"],
                  "district": c["district"], "outcome": c["status"], "score": c["score"], "decided_at": c["decided_at"]}
                 for c in mine[:limit]]
+
+    async def scheduled_interviews(self, states: Sequence[str] | None, interviewer: str | None,
+                                   window: tuple[datetime, datetime] | None, limit: int,
+                                   after: tuple[datetime, uuid.UUID] = INTERVIEWS_START) -> list[Mapping]:
+        def position(c: dict) -> tuple[datetime, uuid.UUID]:
+            return c["interview_at"], c["application_id"]
+
+        booked = sorted((c for c in self.cases.values() if c["status"] == "scheduled" and position(c) > after
+                         and (states is None or c["state"] in states)
+                         and (interviewer is None or c["interviewer"] == interviewer)
+                         and (window is None or window[0] <= c["interview_at"] < window[1])), key=position)
+        columns = ("application_id", "full_name", "phone", "state", "district", "interview_at", "interviewer")
+        return [{k: c[k] for k in columns} for c in booked[:limit]]
 
     async def contacts(self, application_ids: Sequence[uuid.UUID], states: Sequence[str] | None) -> list[Mapping]:
         columns = ("application_id", "full_name", "phone", "email", "state", "district", "block", "status")

@@ -208,6 +208,66 @@ async def test_a_wave_in_the_past_or_during_an_election_is_refused() -> None:
         await usecases.schedule_wave(uow, ADMIN, "RJ", TODAY, time(10), time(11), 30, ["a"], today=TODAY)
 
 
+# --- the scheduled interviews --------------------------------------------------------------------
+
+
+async def every_interview(uow: MemoryUnitOfWork, states=None, interviewer=None, day=None, limit=2) -> list[dict]:
+    """Every page of the scheduled interviews, following the last item's keyset position."""
+    items, after = [], None
+    while True:
+        page = await usecases.interviews_page(uow, states, interviewer, day, limit, after)
+        assert len(page.items) <= limit
+        items += page.items
+        if not page.more:
+            return items
+        after = (page.items[-1]["interview_at"], page.items[-1]["application_id"])
+
+
+async def test_scheduled_interviews_are_listed_soonest_first_in_pages_of_the_given_states() -> None:
+    uow = MemoryUnitOfWork()
+    ids = [await open_case(uow, state) for state in ("RJ", "RJ", "UP", "RJ", "RJ")]
+    at = [AT + timedelta(hours=2), AT, AT, AT + timedelta(hours=1), AT]  # three at AT: by application_id
+    for application_id, moment in zip(ids, at):
+        await usecases.schedule_interview(uow, ADMIN, application_id, moment, "asha")
+    decided, waiting = await open_case(uow), await open_case(uow)
+    await usecases.schedule_interview(uow, ADMIN, decided, AT, "asha")
+    await usecases.record_result(uow, ADMIN, decided, rubric(8), None, threshold=60)
+
+    everyone = await every_interview(uow)
+    expected = sorted(zip(at, ids))
+    assert [i["application_id"] for i in everyone] == [application_id for _, application_id in expected]
+    assert decided not in {i["application_id"] for i in everyone} and waiting not in {
+        i["application_id"] for i in everyone}, "a decided or waiting case has no interview to hold"
+    assert set(everyone[0]) == {"application_id", "full_name", "phone", "state", "district", "interview_at",
+                                "interviewer"}
+    rajasthan = await every_interview(uow, states=["RJ"])
+    assert [i["application_id"] for i in rajasthan] == [i for _, i in expected if i != ids[2]]
+
+
+async def test_scheduled_interviews_of_one_interviewer_on_one_indian_day() -> None:
+    uow = MemoryUnitOfWork()
+    day = date(2026, 12, 1)
+    # The Indian day 1 Dec runs from 30 Nov 18:30 UTC to 1 Dec 18:30 UTC.
+    moments = {"first minute": datetime(2026, 12, 1, 0, 0, tzinfo=IST),
+               "last minute": datetime(2026, 12, 1, 23, 59, tzinfo=IST),
+               "the day before": datetime(2026, 11, 30, 23, 59, tzinfo=IST),
+               "the day after": datetime(2026, 12, 2, 0, 0, tzinfo=IST)}
+    ids = {}
+    for name, moment in moments.items():
+        ids[name] = await open_case(uow)
+        await usecases.schedule_interview(uow, ADMIN, ids[name], moment, "asha")
+    ravi = await open_case(uow)
+    await usecases.schedule_interview(uow, ADMIN, ravi, datetime(2026, 12, 1, 12, 0, tzinfo=IST), "ravi")
+
+    on_the_day = await every_interview(uow, day=day)
+    assert [i["application_id"] for i in on_the_day] == [ids["first minute"], ravi, ids["last minute"]]
+    ashas = await every_interview(uow, interviewer="asha", day=day, limit=1)
+    assert [i["application_id"] for i in ashas] == [ids["first minute"], ids["last minute"]]
+    assert [i["application_id"] for i in await every_interview(uow, interviewer="ravi")] == [ravi]
+    assert await every_interview(uow, interviewer="Asha") == [], "a name as it was booked"
+    assert await every_interview(uow, states=["UP"], day=day) == []
+
+
 # --- the election calendar -----------------------------------------------------------------------
 
 
