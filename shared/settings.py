@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVICE_PORTS = {"intake": 8001, "screening": 8002, "placement": 8003, "reporting": 8004}
 SERVICES = tuple(SERVICE_PORTS)
+# The secrets that may be read from a file named by NAME_FILE.
+SECRET_FILES = ("intake_api_keys", "staff_tokens", "phone_hash_key", "reporting_read_token")
 
 
 class Settings(BaseSettings):
@@ -26,6 +29,11 @@ class Settings(BaseSettings):
     # Keys the phone hash that intake keeps after erasure and reporting uses for status look-ups;
     # both services must share it. `recruit up` generates one and keeps it in the data dir.
     phone_hash_key: SecretStr = SecretStr("")
+    # Each secret may come from a file instead (SPEC: compose secrets mount them under /run/secrets).
+    intake_api_keys_file: Path | None = None
+    staff_tokens_file: Path | None = None
+    phone_hash_key_file: Path | None = None
+    reporting_read_token_file: Path | None = None
     # The intake source whose key the public HTML form (GET /) sends.
     intake_form_source: str = "web-form"
 
@@ -57,6 +65,24 @@ class Settings(BaseSettings):
     inbox_prune_seconds: float = Field(3600.0, gt=0)
     db_pool_max: int = Field(10, ge=2)
     log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _secrets_from_files(self) -> "Settings":
+        """NAME_FILE names a file holding NAME's value (its trailing newline dropped); giving both is
+        a mistake worth stopping for, not a silent choice."""
+        for name in SECRET_FILES:
+            path = getattr(self, f"{name}_file")
+            if path is None:
+                continue
+            current = getattr(self, name)
+            if current is not None and current.get_secret_value():
+                raise ValueError(f"{name.upper()} and {name.upper()}_FILE are both set: give one")
+            try:
+                value = path.read_text(encoding="utf-8").rstrip("\r\n")
+            except OSError as error:
+                raise ValueError(f"{name.upper()}_FILE: cannot read {path}: {error.strerror}") from None
+            setattr(self, name, SecretStr(value))
+        return self
 
     def database_dsn(self) -> str:
         if self.database_url is None:

@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 import typer
+from pydantic import ValidationError
 
 from shared.settings import SERVICE_PORTS, SERVICES, get_settings
 
@@ -37,7 +38,13 @@ def service(
 
     if name not in SERVICES:
         raise typer.BadParameter(f"unknown service {name!r}; choose from {', '.join(SERVICES)}")
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ValidationError as error:  # a setting is malformed, or a *_FILE unreadable
+        # Without the input: it holds the other settings, secrets among them.
+        problems = error.errors(include_url=False, include_input=False, include_context=False)
+        typer.echo("configuration: " + "; ".join(p["msg"] for p in problems), err=True)
+        raise typer.Exit(2) from error
     try:
         settings.database_dsn(), settings.kafka_servers()
         if name in ("intake", "reporting") and not settings.phone_hash_key.get_secret_value():

@@ -67,7 +67,14 @@ def load_credentials(data_dir: Path, environ: dict[str, str]) -> dict[str, str]:
     for name, value in generated.items():
         stored.setdefault(name, value)
     write_private(path, json.dumps(stored, indent=2))
-    return {name: environ.get(name) or stored[name] for name in generated}
+    return {name: _given(environ, name) or stored[name] for name in generated}
+
+
+def _given(environ: dict[str, str], name: str) -> str | None:
+    """An operator's value for a credential: NAME, or the content of the file NAME_FILE names."""
+    if environ.get(f"{name}_FILE"):
+        return Path(environ[f"{name}_FILE"]).read_text(encoding="utf-8").rstrip("\r\n")
+    return environ.get(name)
 
 
 async def prepare_database(database_url: str, replay_outbox: bool, within: timedelta) -> int:
@@ -140,7 +147,9 @@ class Supervisor:
 
     def child_env(self, credentials: dict[str, str]) -> dict[str, str]:
         assert self.infra is not None
-        return {**self.environ, **self.infra.env(), **credentials, "PYTHONUNBUFFERED": "1"}
+        # A credential the operator gave as NAME_FILE reaches the services as that file, not as NAME.
+        passed = {name: value for name, value in credentials.items() if not self.environ.get(f"{name}_FILE")}
+        return {**self.environ, **self.infra.env(), **passed, "PYTHONUNBUFFERED": "1"}
 
     def service_env(self, name: str, env: dict[str, str]) -> dict[str, str]:
         """One service's environment: the common one plus what only it needs. The staff console is

@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from shared.runtime.cli import app as cli
-from shared.settings import SERVICE_PORTS, Settings
+from shared.settings import SECRET_FILES, SERVICE_PORTS, Settings
 
 ROOT = Path(__file__).parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -42,7 +42,7 @@ def test_environment_names_are_settings_fields() -> None:
         env = SERVICES[name]["environment"]
         unknown = set(env) - SETTINGS_ENV - {"PORT"}
         assert not unknown, f"{name} sets variables no setting reads: {unknown}"
-        assert {"KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL", "PHONE_HASH_KEY"} <= set(env)
+        assert {"KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL", "PHONE_HASH_KEY_FILE"} <= set(env)
         assert env["KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
         assert "@postgres:5432/" in env["DATABASE_URL"]
 
@@ -68,3 +68,13 @@ def test_dockerfile_runs_the_recruit_entry_point() -> None:
     assert 'ENTRYPOINT ["recruit"]' in dockerfile
     pyproject = (ROOT / "pyproject.toml").read_text()
     assert 'recruit = "shared.runtime.cli:app"' in pyproject
+
+
+def test_secrets_are_compose_secrets_not_environment_values() -> None:
+    declared = COMPOSE["secrets"]
+    for name in [*SERVICE_PORTS, "migrate"]:
+        service, env = SERVICES[name], SERVICES[name]["environment"]
+        for secret in SECRET_FILES:
+            assert secret.upper() not in env, f"{name} gets {secret.upper()} as a plain environment value"
+            assert env[f"{secret.upper()}_FILE"] == f"/run/secrets/{secret}"
+            assert secret in service["secrets"] and declared[secret] == {"environment": secret.upper()}

@@ -51,3 +51,11 @@ def test_a_restart_keeps_the_stored_credentials_and_the_environment_wins(tmp_pat
     assert load_credentials(tmp_path, {"STAFF_TOKENS": "t:admin"})["STAFF_TOKENS"] == "t:admin"
     stored = json.loads((tmp_path / "credentials.json").read_text())
     assert stored["STAFF_TOKENS"] == first["STAFF_TOKENS"], "an environment value is not written over the stored one"
+
+
+def test_a_credential_given_as_a_file_is_used_and_not_stored(tmp_path: Path) -> None:
+    (tmp_path / "tokens").write_text("file-token:admin\n")
+    data_dir = tmp_path / "data"
+    given = load_credentials(data_dir, {"STAFF_TOKENS_FILE": str(tmp_path / "tokens")})
+    assert given["STAFF_TOKENS"] == "file-token:admin"
+    assert json.loads((data_dir / "credentials.json").read_text())["STAFF_TOKENS"] != "file-token:admin"

@@ -36,3 +36,13 @@ def test_an_operators_settings_are_kept() -> None:
     assert env_of("screening", host="0.0.0.0")["PLACEMENT_URL"] == "http://127.0.0.1:9003"
     assert env_of("screening", host="0.0.0.0")["INTAKE_URL"] == "http://127.0.0.1:9001"
     assert env_of("intake", REPORTING_URL="https://status.example")["REPORTING_URL"] == "https://status.example"
+
+
+def test_a_credential_given_as_a_file_reaches_the_services_as_that_file() -> None:
+    from shared.runtime.infra import Infrastructure
+
+    supervisor = Supervisor(data_dir=Path("/nonexistent"), environ={"STAFF_TOKENS_FILE": "/run/secrets/staff"},
+                            infra=Infrastructure("kafka:9092", "postgresql://db/recruit", None, None))
+    env = supervisor.child_env({"STAFF_TOKENS": "t:admin", "PHONE_HASH_KEY": "k"})
+    assert env["STAFF_TOKENS_FILE"] == "/run/secrets/staff" and "STAFF_TOKENS" not in env
+    assert env["PHONE_HASH_KEY"] == "k"
