@@ -340,12 +340,12 @@ async def events(db: asyncpg.Connection, application_id: str, event_type: str = 
     return [json.loads(r["payload"])["data"] for r in rows]
 
 
-async def whole_queue(client, headers: dict, query: str = "", limit: int = 200) -> list[dict]:
-    """Every page of the queue, following next_cursor."""
+async def every_page(client, path: str, headers: dict, limit: int = 200, **params) -> list[dict]:
+    """Every item of a paged list (the queue, interviews, decided cases), following next_cursor."""
     items, cursor = [], None
     for _ in range(1000):
-        url = f"/v1/queue?limit={limit}{query}" + (f"&cursor={cursor}" if cursor else "")
-        response = await client.get(url, headers=headers)
+        response = await client.get(path, headers=headers,
+                                    params={**params, "limit": limit, **({"cursor": cursor} if cursor else {})})
         assert response.status_code == 200, response.text
         page = response.json()
         assert len(page["items"]) <= limit
@@ -354,6 +354,13 @@ async def whole_queue(client, headers: dict, query: str = "", limit: int = 200) 
         if cursor is None:
             return items
     raise AssertionError("the cursor never ended")
+
+
+async def whole_queue(client, headers: dict, query: str = "", limit: int = 200) -> list[dict]:
+    """Every page of the queue; `query` as "&state=RJ"."""
+    from urllib.parse import parse_qsl
+
+    return await every_page(client, "/v1/queue", headers, limit, **dict(parse_qsl(query.lstrip("&"))))
 
 
 # --- use cases without a database -------------------------------------------------------------------

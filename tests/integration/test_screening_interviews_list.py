@@ -9,7 +9,7 @@ import pytest
 
 from services.screening.app import create_app
 from shared.events import RUBRIC
-from tests.support import ADMIN, INTERVIEWER, RJ_INTERVIEWER, bearer, running, submission, submit
+from tests.support import ADMIN, INTERVIEWER, RJ_INTERVIEWER, bearer, every_page, running, submission, submit
 
 
 @pytest.fixture(scope="module")
@@ -24,20 +24,8 @@ async def book(screening, application_id: str, at: str, interviewer: str | None)
     assert response.status_code == 201, response.text
 
 
-async def every_page(screening, headers: dict, limit: int = 200, **query) -> list[dict]:
-    """Every page of the list, following next_cursor."""
-    items, cursor = [], None
-    for _ in range(100):
-        response = await screening.get("/v1/interviews", headers=headers,
-                                       params={"limit": limit, **query, **({"cursor": cursor} if cursor else {})})
-        assert response.status_code == 200, response.text
-        page = response.json()
-        assert len(page["items"]) <= limit
-        items += page["items"]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            return items
-    raise AssertionError("the cursor never ended")
+async def interviews(screening, headers: dict, limit: int = 200, **query) -> list[dict]:
+    return await every_page(screening, "/v1/interviews", headers, limit, **query)
 
 
 async def test_scheduled_interviews_soonest_first_then_by_id_in_pages(screening, stack, db) -> None:
@@ -54,7 +42,7 @@ async def test_scheduled_interviews_soonest_first_then_by_id_in_pages(screening,
                                   json={"scores": dict.fromkeys(RUBRIC, 8)})
     assert decide.status_code == 200, decide.text
 
-    everything = await every_page(screening, ADMIN, limit=2)
+    everything = await interviews(screening, ADMIN, limit=2)
     listed = [i for i in everything if i["application_id"] in ids]
     # 04:30Z is 10:00 IST: four at the same moment, ordered by application_id.
     expected = sorted((ids[i] for i in (0, 1, 2, 4)), key=uuid.UUID) + [ids[3], ids[5]]
@@ -68,7 +56,7 @@ async def test_scheduled_interviews_soonest_first_then_by_id_in_pages(screening,
 
     # A re-booking moves the case to its new place.
     await book(screening, ids[5], "2026-11-30T08:00:00+05:30", None)
-    moved = [i for i in await every_page(screening, ADMIN, limit=3) if i["application_id"] in ids]
+    moved = [i for i in await interviews(screening, ADMIN, limit=3) if i["application_id"] in ids]
     assert [i["application_id"] for i in moved][0] == ids[5] and moved[0]["interviewer"] is None
 
 
@@ -81,17 +69,17 @@ async def test_one_indian_day_and_one_interviewer(screening, stack, db) -> None:
             ("2027-01-10T12:00:00+05:30", "ravi")]):
         await book(screening, application_id, moment, name)
 
-    on_the_day = await every_page(screening, INTERVIEWER, day="2027-01-10")
+    on_the_day = await interviews(screening, INTERVIEWER, day="2027-01-10")
     assert [i["application_id"] for i in on_the_day] == [ids[0], ids[4], ids[1]]
     assert on_the_day[-1]["interview_at"] == "2027-01-10T23:59:59+05:30"
-    meera = await every_page(screening, INTERVIEWER, limit=1, day="2027-01-10", interviewer="meera")
+    meera = await interviews(screening, INTERVIEWER, limit=1, day="2027-01-10", interviewer="meera")
     assert [i["application_id"] for i in meera] == [ids[0], ids[1]]
-    everyday = await every_page(screening, INTERVIEWER, interviewer="meera")
+    everyday = await interviews(screening, INTERVIEWER, interviewer="meera")
     assert [i["application_id"] for i in everyday] == [ids[2], ids[0], ids[1], ids[3]]
-    assert await every_page(screening, INTERVIEWER, interviewer="Meera") == [], "the name as it was booked"
-    assert await every_page(screening, INTERVIEWER, day="2027-01-12") == []
+    assert await interviews(screening, INTERVIEWER, interviewer="Meera") == [], "the name as it was booked"
+    assert await interviews(screening, INTERVIEWER, day="2027-01-12") == []
     for day in ("0001-01-02", "9999-12-30"):  # the first and last days with a whole span in UTC
-        assert await every_page(screening, INTERVIEWER, day=day) == []
+        assert await interviews(screening, INTERVIEWER, day=day) == []
 
 
 async def test_an_rj_interviewer_sees_no_up_interview(screening, stack, db) -> None:
@@ -99,16 +87,16 @@ async def test_an_rj_interviewer_sees_no_up_interview(screening, stack, db) -> N
     await book(screening, rj, "2027-02-01T10:00:00+05:30", "asha")
     await book(screening, up, "2027-02-01T09:00:00+05:30", "asha")
 
-    mine = await every_page(screening, RJ_INTERVIEWER, limit=1)
+    mine = await interviews(screening, RJ_INTERVIEWER, limit=1)
     assert rj in [i["application_id"] for i in mine] and {i["state"] for i in mine} == {"RJ"}
     for state in ("RJ", "rj", "Rajasthan", "राजस्थान"):
-        named = await every_page(screening, RJ_INTERVIEWER, state=state, day="2027-02-01")
+        named = await interviews(screening, RJ_INTERVIEWER, state=state, day="2027-02-01")
         assert [i["application_id"] for i in named] == [rj], state
     refused = await screening.get("/v1/interviews", headers=RJ_INTERVIEWER, params={"state": "UP"})
     assert refused.status_code == 403 and refused.json() == {"detail": "your token does not cover UP"}
-    everyone = await every_page(screening, INTERVIEWER, day="2027-02-01")
+    everyone = await interviews(screening, INTERVIEWER, day="2027-02-01")
     assert [i["application_id"] for i in everyone] == [up, rj]
-    assert [i["application_id"] for i in await every_page(screening, ADMIN, state="UP", day="2027-02-01")] == [up]
+    assert [i["application_id"] for i in await interviews(screening, ADMIN, state="UP", day="2027-02-01")] == [up]
 
 
 async def test_a_staff_token_is_needed(screening) -> None:
