@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import time
 import uuid
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Security
@@ -82,7 +83,9 @@ class BulkResult(BaseModel):
     errors: list[BulkError]
 
 
-class ErasureRequest(BaseModel):
+class ApplicantProof(BaseModel):
+    """The applicant proves an application is theirs with its phone (erasure, export)."""
+
     phone: str = Field(description="the applicant's phone, in any accepted format")
 
 
@@ -230,6 +233,11 @@ async def get_application(application_id: uuid.UUID, staff: Staff = Depends(requ
         row = await usecases.get_application(uow, application_id)
     except usecases.UnknownApplication:
         raise HTTPException(404, "no such application") from None
+    return application_document(row)
+
+
+def application_document(row: Mapping[str, Any]) -> dict[str, Any]:
+    """An application as intake stores it (after erasure the personal fields are null)."""
     details = row["details"] or {}
     return {
         "application_id": str(row["application_id"]), "full_name": row["full_name"], "phone": row["phone"],
@@ -240,10 +248,27 @@ async def get_application(application_id: uuid.UUID, staff: Staff = Depends(requ
     }
 
 
+@router.post("/v1/applications/{application_id}/export", tags=["applications"],
+             responses={404: {"description": "unknown application, or the phone does not match"}})
+async def export_application(application_id: uuid.UUID, body: ApplicantProof, request: Request,
+                             uow: UnitOfWork[Store] = Depends(intake_unit_of_work)) -> JSONResponse:
+    """Right of access: everything intake holds about the applicant, for the applicant, proved by their phone
+    (any accepted format). A wrong phone is a 404 like an unknown id, as for erasure."""
+    try:
+        row = await usecases.export_application(uow, application_id, body.phone, hash_key(request))
+    except usecases.UnknownApplication:
+        raise HTTPException(404, "no such application for this phone") from None
+    return JSONResponse({"application": application_document(row), "held_by": "intake",
+                         "note": "screening and placement hold the same contact details and the interview's "
+                                 "result; reporting holds no personal data"},
+                        headers={"Content-Disposition": f'attachment; filename="application-{application_id}.json"',
+                                 "Cache-Control": "no-store"})
+
+
 @router.delete(
     "/v1/applications/{application_id}", status_code=204, tags=["applications"],
     openapi_extra={"requestBody": {"required": False, "content": {JSON_TYPE: {
-        "schema": ErasureRequest.model_json_schema()}}}},
+        "schema": ApplicantProof.model_json_schema()}}}},
     responses={401: {"description": "neither an admin token nor a phone"}, 403: {"description": "not an admin"},
                404: {"description": "unknown application, or the phone does not match"}},
 )

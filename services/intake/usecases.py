@@ -74,6 +74,26 @@ async def submit_application(uow: UnitOfWork[Store], raw: Any, source: str, hash
     return submitted
 
 
+async def _prove_applicant(store: Store, application_id: uuid.UUID, phone: str, hash_key: bytes) -> None:
+    """PhoneMismatch unless `phone`, in any accepted format, is the application's (compared in constant time;
+    an unknown id fails the same way, so the answer tells no one which ids exist)."""
+    stored = await store.phone_hash_of(application_id)
+    normalized = normalize_phone(phone)
+    if stored is None or normalized is None or not hmac.compare_digest(stored, phone_hash(normalized, hash_key)):
+        raise PhoneMismatch(application_id)
+
+
+async def export_application(uow: UnitOfWork[Store], application_id: uuid.UUID, phone: str,
+                             hash_key: bytes) -> Mapping[str, Any]:
+    """Right of access (DPDP Act 2023): everything intake holds about the applicant whose phone this is;
+    PhoneMismatch otherwise, an unknown id included."""
+    async with uow.reading() as store:
+        await _prove_applicant(store, application_id, phone, hash_key)
+        row = await store.application(application_id)
+    log.info("application %s exported to the applicant", application_id)
+    return row
+
+
 async def erase_application(uow: UnitOfWork[Store], application_id: uuid.UUID, hash_key: bytes, *,
                             by: Staff | None = None, applicant_phone: str | None = None) -> bool:
     """Remove an application's personal data and publish application.erased, in one transaction with its
@@ -90,11 +110,7 @@ async def erase_application(uow: UnitOfWork[Store], application_id: uuid.UUID, h
     erased_at = datetime.now(timezone.utc)
     async with uow.transaction() as store:
         if applicant_phone is not None:
-            stored = await store.phone_hash_of(application_id)
-            normalized = normalize_phone(applicant_phone)
-            if stored is None or normalized is None or not hmac.compare_digest(
-                    stored, phone_hash(normalized, hash_key)):
-                raise PhoneMismatch(application_id)
+            await _prove_applicant(store, application_id, applicant_phone, hash_key)
         submitted_event_id = await store.erase_personal_data(application_id, erased_at)
         if submitted_event_id is None:
             if not await store.is_known(application_id):

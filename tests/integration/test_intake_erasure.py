@@ -144,3 +144,26 @@ async def test_bulk_imported_and_single_rows_have_their_event_scrubbed_too(intak
         assert value not in outbox
     # every application row names its submitted event (migration 003): erasure scrubs that event by its id
     assert await intake_db.fetchval("SELECT count(*) FROM applications WHERE submitted_event_id IS NULL") == 0
+
+
+async def test_the_applicant_downloads_what_intake_holds_and_a_stranger_gets_nothing(stack, intake, intake_db) -> None:
+    application_id, body = await submitted(intake, intake_db)
+    digits = body["phone"].replace("+91 ", "")
+    export = await intake.post(f"/v1/applications/{application_id}/export", json={"phone": f"0{digits}"})
+    assert export.status_code == 200, export.text
+    assert export.headers["content-disposition"].startswith("attachment;")
+    held = export.json()["application"]
+    assert (held["full_name"], held["phone"], held["email"], held["social"], held["source"]) == (
+        body["full_name"], f"+91{digits}", body["email"], body["social"], "camp-3")
+    assert held == (await intake.get(f"/v1/applications/{application_id}", headers=admin_headers())).json()
+
+    other_phone = await intake.post(f"/v1/applications/{application_id}/export", json={"phone": "9829012345"})
+    unknown = await intake.post(f"/v1/applications/{uuid.uuid4()}/export", json={"phone": f"0{digits}"})
+    assert other_phone.status_code == unknown.status_code == 404
+    assert other_phone.json() == unknown.json(), "a wrong phone and an unknown id answer alike"
+    assert (await intake.post(f"/v1/applications/{application_id}/export", json={})).status_code == 422
+
+    assert (await erase(intake, application_id, json={"phone": body["phone"]})).status_code == 204
+    after = (await intake.post(f"/v1/applications/{application_id}/export", json={"phone": body["phone"]})).json()
+    assert after["application"]["erased"] is True
+    assert after["application"]["full_name"] is None and after["application"]["phone"] is None

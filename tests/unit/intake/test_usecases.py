@@ -169,3 +169,13 @@ async def test_a_bulk_import_refused_half_way_leaves_nothing() -> None:
         await usecases.import_applications(
             uow, batches_of(prepared([person("8100000001")]), then=BulkRejected(413, "too many rows")))
     assert uow.store.snapshot() == before
+
+
+async def test_export_gives_the_applicant_their_application_and_anyone_else_nothing() -> None:
+    uow = MemoryUnitOfWork()
+    application_id = (await submitted(uow)).application_id
+    held = await usecases.export_application(uow, application_id, "+91 98290 12345", KEY)
+    assert (held["full_name"], held["phone"]) == ("आशा मीणा", "+919829012345")
+    for who, phone in ((application_id, "9999999999"), (uuid.uuid4(), "9829012345")):
+        with pytest.raises(usecases.PhoneMismatch):
+            await usecases.export_application(uow, who, phone, KEY)
