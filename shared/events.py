@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 
 APPLICATIONS_SUBMITTED = "applications.submitted"
 APPLICATIONS_ERASED = "applications.erased"
@@ -123,8 +122,8 @@ EVENTS: dict[str, tuple[str, type[EventData]]] = {
 EVENT_TYPE_OF: dict[type[EventData], str] = {model: name for name, (_, model) in EVENTS.items()}
 
 
-class Envelope(BaseModel):
-    """SPEC's envelope. `data` stays a dict here; `Envelope.payload()` gives the typed model."""
+class EnvelopeHead(BaseModel):
+    """SPEC's envelope, all but its data: what a consumer reads of every event."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -134,11 +133,16 @@ class Envelope(BaseModel):
     occurred_at: datetime
     producer: str
     application_id: uuid.UUID
-    data: dict[str, Any]
 
     @property
     def topic(self) -> str:
         return EVENTS[self.event_type][0]
+
+
+class Envelope(EnvelopeHead):
+    """An event as a producer writes it: `data` is the JSON form of its event's model."""
+
+    data: dict[str, Any]
 
     def payload(self) -> EventData:
         return EVENTS[self.event_type][1].model_validate(self.data)
@@ -154,8 +158,19 @@ class Envelope(BaseModel):
         return self.model_dump_json()
 
 
+# An event as a consumer receives it: the envelope of one event type with its data as that event's
+# model, all the known event types told apart by event_type. One pass over the message's bytes
+# (pydantic's own JSON parser) checks the envelope and the data together.
+_RECEIVED: TypeAdapter = TypeAdapter(Annotated[
+    Union[tuple(create_model(f"Received{model.__name__}", __base__=EnvelopeHead,
+                             event_type=(Literal[event_type], ...), data=(model, ...))
+                for event_type, (_, model) in EVENTS.items())],
+    Field(discriminator="event_type"),
+])
+
+
 # What consumers are handed: each envelope with its data already validated as its event's model.
-Event = tuple[Envelope, EventData]
+Event = tuple[EnvelopeHead, EventData]
 
 
 def runs_by_type(events: Sequence[Event]) -> Iterator[tuple[type[EventData], list[Event]]]:
@@ -188,24 +203,23 @@ def new_event(producer: str, application_id: uuid.UUID | str, data: EventData,
     )
 
 
-def parse_event(raw: bytes | str) -> tuple[Envelope, EventData]:
+def parse_event(raw: bytes | str | None) -> Event:
     """Decode and validate one message value; raises InvalidEvent with a readable reason that names
     the fields at fault and never their values (the reason travels in dead-letter headers and logs)."""
     try:
-        envelope = Envelope.model_validate(json.loads(raw))
+        received = _RECEIVED.validate_json(raw or b"")
     except ValidationError as error:
-        raise InvalidEvent(f"not a valid envelope: {_without_values(error)}") from error
-    except (ValueError, TypeError) as error:
-        raise InvalidEvent(f"not a valid envelope: {error}") from error
-    if envelope.event_type not in EVENTS:
-        raise InvalidEvent(f"unknown event_type {envelope.event_type!r}")
-    try:
-        return envelope, envelope.payload()
-    except ValidationError as error:
-        raise InvalidEvent(f"invalid data for {envelope.event_type}: {_without_values(error)}") from error
+        raise InvalidEvent(_reason(error)) from error
+    return received, received.data
 
 
-def _without_values(error: ValidationError) -> str:
+def _reason(error: ValidationError) -> str:
     problems = error.errors(include_url=False, include_input=False, include_context=False)
-    return "; ".join(f"{'.'.join(str(part) for part in problem['loc']) or 'value'}: {problem['msg']}"
-                     for problem in problems)
+    if any(problem["type"] == "union_tag_invalid" for problem in problems):
+        return "unknown event_type"
+    # A problem inside one event type's model is located under that type's tag: name it once.
+    tags = {problem["loc"][0] for problem in problems if problem["loc"] and problem["loc"][0] in EVENTS}
+    where = f"not a valid {tags.pop()} envelope" if len(tags) == 1 else "not a valid envelope"
+    return where + ": " + "; ".join(
+        f"{'.'.join(str(part) for part in problem['loc'] if part not in EVENTS) or 'value'}: {problem['msg']}"
+        for problem in problems)

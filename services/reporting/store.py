@@ -84,18 +84,31 @@ class Store:
     async def lock_projections(self, application_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Projection]:
         """The applications' projections, locked for this transaction; blank ones for new ids.
 
-        The no-op DO UPDATE locks existing rows in the same round trip that creates missing ones, so
-        two transactions touching one application (two replicas) take turns; ids go in sorted order,
-        so two overlapping batches wait for each other rather than deadlock.
+        Missing rows are created (ON CONFLICT DO NOTHING, so an existing row gets no new version)
+        and existing ones locked, in one round trip, so two transactions touching one application
+        (two replicas) take turns; ids go in sorted order, so two overlapping batches wait for each
+        other rather than deadlock.
         """
+        ids = sorted(set(application_ids))
         rows = await self.conn.fetch(
-            "INSERT INTO applications (application_id, state)"
-            " SELECT application_id, '' FROM unnest($1::uuid[]) AS application_id ORDER BY application_id"
-            " ON CONFLICT (application_id) DO UPDATE SET application_id = EXCLUDED.application_id"
-            " RETURNING *",
-            sorted(set(application_ids)),
+            "WITH created AS ("
+            "  INSERT INTO applications (application_id, state)"
+            "  SELECT application_id, '' FROM unnest($1::uuid[]) AS application_id ORDER BY application_id"
+            "  ON CONFLICT (application_id) DO NOTHING RETURNING *),"
+            " locked AS (SELECT * FROM applications WHERE application_id = ANY($1::uuid[])"
+            "  ORDER BY application_id FOR UPDATE)"
+            " SELECT * FROM created UNION ALL SELECT * FROM locked",
+            ids,
         )
-        return {row["application_id"]: _projection(row) for row in rows}
+        found = {row["application_id"]: _projection(row) for row in rows}
+        if len(found) < len(ids):
+            # Created by another transaction after this statement's snapshot was taken: the
+            # insert waited for it to commit, and a new statement sees the row and locks it.
+            rows = await self.conn.fetch(
+                "SELECT * FROM applications WHERE application_id = ANY($1::uuid[]) ORDER BY application_id FOR UPDATE",
+                [application_id for application_id in ids if application_id not in found])
+            found.update((row["application_id"], _projection(row)) for row in rows)
+        return found
 
     async def save_projections(self, projections: Sequence[tuple[uuid.UUID, Projection, str | None]],
                                counters: CounterMoves) -> None:

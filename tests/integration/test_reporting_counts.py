@@ -9,6 +9,7 @@ truth computed here from the stories themselves, independently of reporting's co
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -313,3 +314,26 @@ async def test_no_personal_data_in_reporting_tables(pool) -> None:
     assert "9829012345" not in dump and "asha" not in dump.lower() and "मीणा" not in dump
     await deliver(pool, new_event("test", story.application_id, ApplicationErased(erased_at=START)))
     assert await pool.fetchval("SELECT phone_hash FROM applications") is None
+
+
+async def test_two_replicas_opening_one_new_application_take_turns(pool) -> None:
+    """Replica A creates an application's projection and holds it uncommitted; replica B, wanting the
+    same new application, waits, then locks and reads A's committed row, not a blank of its own."""
+    await reset(pool)
+    application_id = uuid.uuid4()
+    async with pool.acquire() as first, pool.acquire() as second:
+        async with first.transaction():
+            created = await Store(first).lock_projections([application_id])
+            assert created[application_id].state == ""
+            await first.execute("UPDATE applications SET state = 'RJ', stage = 'queued' WHERE application_id = $1",
+                                application_id)
+
+            async def second_replica():
+                async with second.transaction():
+                    return await Store(second).lock_projections([application_id])
+
+            waiting = asyncio.create_task(second_replica())
+            await asyncio.sleep(0.3)
+            assert not waiting.done(), "the second replica must wait for the first's transaction"
+        seen = await asyncio.wait_for(waiting, 5)
+    assert (seen[application_id].state, seen[application_id].stage) == ("RJ", "queued")
