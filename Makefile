@@ -4,6 +4,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# The official AsyncAPI parser tests/contract runs, installed by npm from its committed lock file
+# (where npm exists: without node those tests skip and say so).
+PARSER := tests/contract/node/node_modules/.package-lock.json
 
 .PHONY: install up test bench clean
 
@@ -13,12 +16,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+$(PARSER): tests/contract/node/package-lock.json
+	if command -v npm >/dev/null; then npm ci --ignore-scripts --no-audit --no-fund --prefix tests/contract/node; fi
+
 install: $(STAMP)
 
 up: $(STAMP)
 	$(BIN)/recruit up $(ARGS)
 
-test: $(STAMP)
+test: $(STAMP) $(PARSER)
 	$(BIN)/pytest $(ARGS)
 
 bench: $(STAMP)

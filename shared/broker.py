@@ -101,7 +101,7 @@ class Consumer:
         broker.subscriber(
             *topics, group_id=group, auto_offset_reset="earliest", batch=True,
             max_records=BATCH_RECORDS, batch_timeout_ms=BATCH_TIMEOUT_MS,
-            ack_policy=AckPolicy.NACK_ON_ERROR, decoder=_undecoded, title=f"{group}:{','.join(topics)}",
+            ack_policy=AckPolicy.NACK_ON_ERROR, decoder=_undecoded, title=group,
             description=description or f"{group} consumes {', '.join(topics)}",
         )(self.on_batch)
 

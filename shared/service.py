@@ -54,11 +54,11 @@ class Runtime:
 
     def publishes(self, *events: type[EventData]) -> None:
         """Document the topics this service's outbox relay publishes to (the relay sends with plain
-        aiokafka; these declarations are what /asyncapi.json shows)."""
+        aiokafka; these declarations are the channels /asyncapi.json shows, shared.asyncapi their messages)."""
         for event in events:
             event_type = EVENT_TYPE_OF[event]
             topic = EVENTS[event_type][0]
-            self.broker.publisher(topic, schema=event, title=f"{self.service}:{topic}",
+            self.broker.publisher(topic, title=f"{self.service}:{topic}",
                                   description=f"{event_type} events inside the SPEC envelope")
 
     async def start(self, jobs: Sequence[Job] = ()) -> None:

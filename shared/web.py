@@ -18,11 +18,11 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
-from faststream.specification import AsyncAPI
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Lifespan, Receive, Scope, Send
 
+from shared.asyncapi import document as asyncapi_document
 from shared.errors import validation_failed
 from shared.metrics import HTTP_REQUESTS
 from shared.service import Runtime
@@ -163,7 +163,7 @@ def service_app(runtime: Runtime, *, lifespan: Lifespan[FastAPI], title: str,
 
     @app.get("/asyncapi.json", tags=["operations"])
     async def asyncapi() -> dict:
-        return AsyncAPI(runtime.broker, title=title, version="1.0.0").to_specification().to_jsonable()
+        return asyncapi_document(runtime.broker, title)
 
     return app
 

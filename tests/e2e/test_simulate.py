@@ -1,15 +1,20 @@
-"""`recruit simulate` against `recruit up`: what it posted and decided is what reporting counts."""
+"""`recruit simulate` against `recruit up`: what it posted and decided is what reporting counts, and what
+went over the wire is what the services' AsyncAPI documents say."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+import json
 import time
 
 import httpx
 
+from shared.events import APPLICATIONS_ERASED, APPLICATIONS_SUBMITTED, TOPICS
 from shared.geography import STATES, resolve_state
 from shared.runtime.simulate import SKILLS
+from tests.contract.wire import SERVICES, read_every_topic, record_violations, schemas_by_topic
 from tests.support import run_simulate, wait_for
 
 
@@ -60,6 +65,27 @@ def test_simulated_campaign_is_what_reporting_counts(recruit_up) -> None:
     assert (again["accepted"], again["duplicates"]) == (0, 20)
     time.sleep(1)
     assert httpx.get(f"{reporting}/v1/stats/summary", timeout=5).json()["applications"] == 200
+
+    # What went over the wire is what the AsyncAPI documents say. One application more, erased, so every
+    # topic has messages; then every message of every topic, read from the beginning, is checked against
+    # the payload, key and headers schemas of each service that sends or receives it.
+    created = httpx.post(up.url("intake") + "/v1/applications", headers={"X-Api-Key": up.api_key()}, json={
+        "full_name": "Wire Check", "phone": "9876501234", "state": "RJ", "district": "Jaipur", "age": 30,
+        "consent": True})
+    assert created.status_code == 201, created.text
+    erased = httpx.delete(f"{up.url('intake')}/v1/applications/{created.json()['application_id']}",
+                          headers={"Authorization": f"Bearer {up.admin_token()}"})
+    assert erased.status_code == 204, erased.text
+    documents = {service: httpx.get(up.url(service) + "/asyncapi.json", timeout=5).json() for service in SERVICES}
+    servers = json.loads((up.data_dir / "run.json").read_text())["kafka_bootstrap_servers"]
+
+    def every_message_including_the_erasure() -> list:
+        records = asyncio.run(read_every_topic(servers, TOPICS))
+        return any(r.topic == APPLICATIONS_ERASED for r in records) and records
+    records = wait_for(every_message_including_the_erasure, 30, "the erasure to reach the broker")
+    assert {r.topic for r in records} == set(TOPICS)
+    assert len({json.loads(r.value)["event_id"] for r in records if r.topic == APPLICATIONS_SUBMITTED}) == 201
+    assert record_violations(schemas_by_topic(documents), records) == []
 
 
 def test_applicants_look_like_the_campaign() -> None:
