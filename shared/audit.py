@@ -13,6 +13,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 from pydantic_core import to_jsonable_python
 
 from shared.auth import Staff, require_admin
+from shared.errors import error_responses
 from shared.unit_of_work import UnitOfWork
 
 LIMIT_DEFAULT = 100
@@ -107,7 +108,7 @@ def routes(unit_of_work: Callable[[Request], UnitOfWork]) -> APIRouter:
     """`GET /v1/audit` on the service's own audit table, for app.py to include."""
     router = APIRouter(prefix="/v1", tags=["audit"])
 
-    @router.get("/audit", response_model=AuditPage)
+    @router.get("/audit", response_model=AuditPage, responses=error_responses(401, (403, "not an admin token")))
     async def audit(since: AwareDatetime | None = Query(None, description="RFC 3339 with an offset; rows after it"),
                     limit: int = Query(LIMIT_DEFAULT, ge=1, le=LIMIT_MAX),
                     staff: Staff = Depends(require_admin), uow: UnitOfWork = Depends(unit_of_work)) -> AuditPage:

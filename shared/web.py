@@ -9,7 +9,7 @@ import contextlib
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import asyncpg
 from fastapi import FastAPI, Request
@@ -19,18 +19,20 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
 from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Lifespan, Receive, Scope, Send
 
 from shared.asyncapi import document as asyncapi_document
-from shared.errors import validation_failed
+from shared.errors import MAX_BODY_KIB, MEANINGS, ErrorBody, ValidationErrorBody, http_error, validation_failed
 from shared.metrics import HTTP_REQUESTS
 from shared.service import Runtime
 from shared.unit_of_work import UnitOfWork
 
 S = TypeVar("S")
 
-MAX_BODY_BYTES = 64 * 1024
+MAX_BODY_BYTES = MAX_BODY_KIB * 1024
 # The Devanagari web font every page links (/fonts/devanagari.css), so Hindi shows on a machine without one.
 FONTS = Path(__file__).parent / "static" / "fonts"
 
@@ -115,6 +117,12 @@ class OriginsOnly(CORSMiddleware):
         return response
 
 
+class Readiness(BaseModel):
+    ready: bool
+    database: bool
+    broker: bool
+
+
 class _BodyTooLarge(Exception):
     pass
 
@@ -141,13 +149,16 @@ def service_app(runtime: Runtime, *, lifespan: Lifespan[FastAPI], title: str,
         app.add_middleware(OriginsOnly, allow_origins=origins, allow_methods=["GET", "PUT", "DELETE", "POST"],
                            allow_headers=["Authorization", "Content-Type"])
     app.add_exception_handler(RequestValidationError, validation_failed)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.openapi = shared_error_openapi(app)  # type: ignore[method-assign]
     app.mount("/fonts", StaticFiles(directory=FONTS), name="fonts")
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict:
         return {"status": "ok", "service": runtime.service}
 
-    @app.get("/readyz", tags=["operations"])
+    @app.get("/readyz", tags=["operations"], response_model=Readiness,
+             responses={503: {"model": Readiness, "description": "the database or the broker is not reachable"}})
     async def readyz() -> JSONResponse:
         checks = {"database": False, "broker": False}
         with contextlib.suppress(Exception):
@@ -166,6 +177,47 @@ def service_app(runtime: Runtime, *, lifespan: Lifespan[FastAPI], title: str,
         return asyncapi_document(runtime.broker, title)
 
     return app
+
+
+_REF = "#/components/schemas/"
+
+
+def shared_error_openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    """The app's OpenAPI document with the error bodies the service really sends (shared/errors.py): FastAPI's
+    own 422 (`loc`, `msg`, `type`) becomes ValidationErrorBody, which validation_failed answers instead, and
+    every operation with a request body lists BodyLimit's 413. Routes declare their other errors themselves
+    (shared.errors.error_responses)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = generate()
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        for model in (ErrorBody, ValidationErrorBody):
+            found = model.model_json_schema(ref_template=_REF + "{model}")
+            schemas.update(found.pop("$defs", {}))
+            schemas[model.__name__] = found
+        for name in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(name, None)
+        for operations in document.get("paths", {}).values():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                if "422" in responses:
+                    responses["422"] = _error_response(ValidationErrorBody, responses["422"], 422)
+                if "requestBody" in operation and "413" not in responses:
+                    responses["413"] = _error_response(ErrorBody, {}, 413)
+        return document
+
+    return openapi
+
+
+def _error_response(model: type, declared: dict[str, Any], status: int) -> dict[str, Any]:
+    description = declared.get("description")
+    if description in (None, "Validation Error"):  # FastAPI's own words for its 422
+        description = MEANINGS[status]
+    content = {**declared.get("content", {}), "application/json": {"schema": {"$ref": _REF + model.__name__}}}
+    return {**declared, "description": description, "content": content}
 
 
 def unit_of_work(store: Callable[[asyncpg.Connection], S]) -> Callable[[Request], UnitOfWork[S]]:

@@ -28,6 +28,7 @@ from shared.auth import (
     staff_for,
     unauthorized,
 )
+from shared.errors import error_responses
 from shared.events import SKILLS
 from shared.geography import STATES
 from shared.unit_of_work import UnitOfWork
@@ -89,6 +90,13 @@ class ApplicantProof(BaseModel):
     phone: str = Field(description="the applicant's phone, in any accepted format")
 
 
+def with_page(responses: dict[int | str, dict[str, Any]]) -> dict[int | str, dict[str, Any]]:
+    """The answers of a plain HTML form post (Accept: text/html), a page instead of JSON, beside the JSON ones."""
+    page_content = {"text/html": {"schema": {"type": "string"}}}
+    return {status: {**answer, "content": {**answer.get("content", {}), **page_content}}
+            for status, answer in {201: {}, **responses}.items()}
+
+
 def _request_body(*content_types: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": {kind: {"schema": schema} for kind in content_types}}}
 
@@ -136,9 +144,9 @@ def _too_many(seconds: int) -> JSONResponse:
 @router.post(
     "/v1/applications", status_code=201, tags=["applications"], response_model=Received,
     openapi_extra=_request_body(JSON_TYPE, FORM_TYPE, schema=ApplicationRequest.model_json_schema()),
-    responses={200: {"model": Received, "description": "the phone applied before: the first application"},
-               401: {"description": "missing or invalid API key"}, 415: {"description": "not JSON or a form"},
-               422: {"description": "one entry per bad field"}, 429: {"description": "too many requests"}},
+    responses=with_page({200: {"model": Received, "description": "the phone applied before: the first application"},
+                         **error_responses((401, "missing or invalid API key"), (415, "not JSON or a form"), 422,
+                                           429)}),
 )
 async def submit_application(request: Request, header_key: str | None = Security(api_key_header),
                              uow: UnitOfWork[Store] = Depends(intake_unit_of_work)) -> Response:
@@ -195,11 +203,11 @@ def _field_errors(errors: list[FieldError], lang: str) -> list[dict[str, str]]:
 @router.post(
     "/v1/applications/bulk", tags=["applications"], response_model=BulkResult,
     openapi_extra=_request_body(*bulk.BULK_FORMATS, schema={"type": "string"}),
-    responses={401: {"description": "missing or invalid API key"},
-               413: {"description": f"more than {bulk.BULK_MAX_ROWS:,} rows, or a row over 64 KiB; nothing imported"},
-               415: {"description": "not text/csv or application/x-ndjson"},
-               422: {"description": "not UTF-8, or a CSV header without the required columns; nothing imported"},
-               429: {"description": "too many requests"}},
+    responses=error_responses(
+        (401, "missing or invalid API key"),
+        (413, f"more than {bulk.BULK_MAX_ROWS:,} rows, or a row over 64 KiB; nothing imported"),
+        (415, "not text/csv or application/x-ndjson"),
+        (422, "not UTF-8, or a CSV header without the required columns; nothing imported"), 429),
 )
 async def bulk_import(request: Request, header_key: str | None = Security(api_key_header),
                       uow: UnitOfWork[Store] = Depends(intake_unit_of_work)) -> Response:
@@ -218,14 +226,15 @@ async def bulk_import(request: Request, header_key: str | None = Security(api_ke
         summary = await import_body(uow, request.app.state.bulk_workers, fmt, request.stream(), source,
                                     hash_key(request), language(request))
     except bulk.BulkRejected as refused:
+        if refused.status == 422:  # the one 422 shape: this one's field is the body as a whole
+            return JSONResponse({"detail": [{"field": "body", "message": refused.detail}]}, 422)
         return JSONResponse({"detail": refused.detail}, refused.status)
     return JSONResponse({"accepted": summary.accepted, "duplicates": summary.duplicates,
                          "rejected": summary.rejected, "errors": summary.errors})
 
 
 @router.get("/v1/applications/{application_id}", tags=["applications"],
-            responses={401: {"description": "no staff token"}, 403: {"description": "not an admin"},
-                       404: {"description": "unknown application"}})
+            responses=error_responses(401, (403, "not an admin token"), (404, "unknown application")))
 async def get_application(application_id: uuid.UUID, staff: Staff = Depends(require_admin),
                           uow: UnitOfWork[Store] = Depends(intake_unit_of_work)) -> dict[str, Any]:
     """The stored application; after erasure only what the counts need (personal fields are null)."""
@@ -249,7 +258,7 @@ def application_document(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 @router.post("/v1/applications/{application_id}/export", tags=["applications"],
-             responses={404: {"description": "unknown application, or the phone does not match"}})
+             responses=error_responses((404, "unknown application, or the phone does not match")))
 async def export_application(application_id: uuid.UUID, body: ApplicantProof, request: Request,
                              uow: UnitOfWork[Store] = Depends(intake_unit_of_work)) -> JSONResponse:
     """Right of access: everything intake holds about the applicant, for the applicant, proved by their phone
@@ -269,8 +278,8 @@ async def export_application(application_id: uuid.UUID, body: ApplicantProof, re
     "/v1/applications/{application_id}", status_code=204, tags=["applications"],
     openapi_extra={"requestBody": {"required": False, "content": {JSON_TYPE: {
         "schema": ApplicantProof.model_json_schema()}}}},
-    responses={401: {"description": "neither an admin token nor a phone"}, 403: {"description": "not an admin"},
-               404: {"description": "unknown application, or the phone does not match"}},
+    responses=error_responses((401, "neither an admin token nor a phone"), (403, "a staff token, not an admin's"),
+                              (404, "unknown application, or the phone does not match")),
 )
 async def erase_application(application_id: uuid.UUID, request: Request,
                             credentials: HTTPAuthorizationCredentials | None = Security(bearer),

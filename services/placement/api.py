@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from services.placement import domain, usecases
 from services.placement.store import Store
 from shared.auth import Staff, require_admin, require_scope, require_staff
-from shared.errors import invalid, state_code
+from shared.errors import error_responses, invalid, state_code
 from shared.events import Level, UnitLevel
 from shared.geography import STATES
 from shared.unit_of_work import UnitOfWork
@@ -19,6 +19,10 @@ from shared.web import unit_of_work
 
 router = APIRouter(prefix="/v1")
 placement_unit_of_work = unit_of_work(Store)
+
+OUT_OF_SCOPE = (403, "the state is outside the token's states")
+NOT_ADMIN = (403, "not an admin token")
+NO_UNIT = (404, "no such unit")
 
 # Generous, but a typo of 5,000,000 seats is an error, not a capacity.
 MAX_CAPACITY = 100_000
@@ -107,7 +111,8 @@ def _no_unit(unit_id: str) -> HTTPException:
     return HTTPException(404, f"no unit {unit_id!r}: no candidate could be placed there")
 
 
-@router.get("/placements/{application_id}", response_model=Placement, tags=["placements"])
+@router.get("/placements/{application_id}", response_model=Placement, tags=["placements"],
+            responses=error_responses(401, OUT_OF_SCOPE, (404, "no placement for this application")))
 async def placement(application_id: uuid.UUID, staff: Staff = Depends(require_staff),
                     uow: UnitOfWork[Store] = Depends(placement_unit_of_work)) -> dict:
     found = await usecases.placement_of(uow, application_id)
@@ -117,7 +122,7 @@ async def placement(application_id: uuid.UUID, staff: Staff = Depends(require_st
     return found
 
 
-@router.get("/units", response_model=list[Unit], tags=["units"])
+@router.get("/units", response_model=list[Unit], tags=["units"], responses=error_responses(401, OUT_OF_SCOPE))
 async def units(state: str | None = Query(None, description="a state's code, English or Hindi name"),
                 level: UnitLevel | None = Query(None),
                 staff: Staff = Depends(require_staff),
@@ -132,7 +137,8 @@ async def units(state: str | None = Query(None, description="a state's code, Eng
     return [_unit_dict(u) for u in await usecases.units(uow, states, level)]
 
 
-@router.get("/units/{unit_id:path}/members", response_model=list[Member], tags=["units"])
+@router.get("/units/{unit_id:path}/members", response_model=list[Member], tags=["units"],
+            responses=error_responses(401, OUT_OF_SCOPE, NO_UNIT))
 async def unit_members(unit_id: str, staff: Staff = Depends(require_staff),
                        uow: UnitOfWork[Store] = Depends(placement_unit_of_work)) -> list[dict]:
     """Who sits in a unit, best first (ids and scores; names and phones are screening's, POST /v1/cases/lookup).
@@ -143,13 +149,13 @@ async def unit_members(unit_id: str, staff: Staff = Depends(require_staff),
         raise _no_unit(unit_id) from None
 
 
-@router.get("/capacity", response_model=Capacities, tags=["capacity"])
+@router.get("/capacity", response_model=Capacities, tags=["capacity"], responses=error_responses(401))
 async def capacity(staff: Staff = Depends(require_staff),
                    uow: UnitOfWork[Store] = Depends(placement_unit_of_work)) -> dict:
     return _capacities(await usecases.capacities(uow))
 
 
-@router.put("/capacity", response_model=CapacityChange, tags=["capacity"])
+@router.put("/capacity", response_model=CapacityChange, tags=["capacity"], responses=error_responses(401, NOT_ADMIN))
 async def set_capacity(body: LevelCapacities, staff: Staff = Depends(require_admin),
                        uow: UnitOfWork[Store] = Depends(placement_unit_of_work)) -> dict:
     """Change level defaults for every unit, then re-place every state (each in its own transaction)."""
@@ -157,7 +163,8 @@ async def set_capacity(body: LevelCapacities, staff: Staff = Depends(require_adm
     return {**_capacities(capacities), "changed": changed}
 
 
-@router.put("/units/{unit_id:path}/capacity", response_model=UnitChange, tags=["capacity"])
+@router.put("/units/{unit_id:path}/capacity", response_model=UnitChange, tags=["capacity"],
+            responses=error_responses(401, NOT_ADMIN, NO_UNIT))
 async def set_unit_capacity(unit_id: str, body: UnitCapacity, staff: Staff = Depends(require_admin),
                             uow: UnitOfWork[Store] = Depends(placement_unit_of_work)) -> dict:
     """Give one unit its own capacity and re-place its state (one transaction)."""
@@ -168,7 +175,8 @@ async def set_unit_capacity(unit_id: str, body: UnitCapacity, staff: Staff = Dep
     return {**_unit_dict(unit), "changed": changed}
 
 
-@router.delete("/units/{unit_id:path}/capacity", response_model=UnitChange, tags=["capacity"])
+@router.delete("/units/{unit_id:path}/capacity", response_model=UnitChange, tags=["capacity"],
+               responses=error_responses(401, NOT_ADMIN, NO_UNIT))
 async def clear_unit_capacity(unit_id: str, staff: Staff = Depends(require_admin),
                               uow: UnitOfWork[Store] = Depends(placement_unit_of_work)) -> dict:
     """Back to the level default; re-places the unit's state."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import hmac
 import io
 import time
 import uuid
@@ -20,7 +19,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from services.reporting import usecases
 from services.reporting.live_view import LiveView, state_document
 from services.reporting.store import Store
-from shared.errors import state_code
+from shared.auth import same_secret
+from shared.errors import error_responses, state_code
 from shared.metrics import HTTP_REQUESTS
 from shared.unit_of_work import UnitOfWork
 from shared.web import runtime_of, unit_of_work
@@ -37,7 +37,7 @@ async def read_access(request: Request, credentials: HTTPAuthorizationCredential
     if token is None or not token.get_secret_value():
         return
     given = credentials.credentials if credentials else request.query_params.get("token", "")
-    if not hmac.compare_digest(given.encode(), token.get_secret_value().encode()):
+    if not same_secret(given, token.get_secret_value()):
         raise HTTPException(401, "a valid reporting read token is required", headers={"WWW-Authenticate": "Bearer"})
 
 
@@ -59,9 +59,9 @@ class SummaryFastPath:
         for name, value in scope["headers"]:
             if name == b"authorization":
                 scheme, _, given = value.partition(b" ")
-                return scheme.lower() == b"bearer" and hmac.compare_digest(given.strip(), self.read_token)
+                return scheme.lower() == b"bearer" and same_secret(given.strip(), self.read_token)
         given = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("token", [""])[0]
-        return hmac.compare_digest(given.encode(), self.read_token)
+        return same_secret(given, self.read_token)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (scope["type"] != "http" or scope["path"] != "/v1/stats/summary" or scope["method"] != "GET"
@@ -87,7 +87,10 @@ async def ready_view(view: LiveView = Depends(live_of)) -> LiveView:
     return view
 
 
-router = APIRouter(prefix="/v1", dependencies=[Depends(read_access)])
+# Every statistics route: 401 when REPORTING_READ_TOKEN is set and not given.
+router = APIRouter(prefix="/v1", dependencies=[Depends(read_access)],
+                   responses=error_responses((401, "REPORTING_READ_TOKEN is set and this is not it")))
+NOT_READY = (503, "reporting has not read its counters yet")
 pages = APIRouter(include_in_schema=False)
 
 
@@ -103,14 +106,14 @@ async def status_page() -> FileResponse:
     return FileResponse(STATIC / "status.html", headers={"Cache-Control": "no-cache"})
 
 
-@router.get("/stats/summary", tags=["stats"])
+@router.get("/stats/summary", tags=["stats"], responses=error_responses(NOT_READY))
 async def summary(view: LiveView = Depends(ready_view)) -> Response:
     """Counts of the whole campaign (SPEC). Usually answered by SummaryFastPath before this route:
     both serve the live view's bytes, encoded once per poll; neither queries the database."""
     return Response(view.summary_json, media_type="application/json", headers={"Cache-Control": "no-cache"})
 
 
-@router.get("/stats/states", tags=["stats"])
+@router.get("/stats/states", tags=["stats"], responses=error_responses(NOT_READY))
 async def states(view: LiveView = Depends(ready_view)) -> list[dict]:
     """One row per state with applications, most applications first (then by code)."""
     return view.states
@@ -155,7 +158,7 @@ async def export_csv(uow: UnitOfWork[Store] = Depends(reporting_uow),
 
 
 @router.get("/stream", tags=["stats"], response_class=EventSourceResponse,
-            responses={200: {"content": {"text/event-stream": {}}}})
+            responses={200: {"content": {"text/event-stream": {}}}, **error_responses(NOT_READY)})
 async def stream(view: LiveView = Depends(ready_view)) -> EventSourceResponse:
     """Server-Sent Events: `event: summary` with the summary JSON now, then whenever it changes."""
     async def events():
@@ -170,7 +173,8 @@ async def stream(view: LiveView = Depends(ready_view)) -> EventSourceResponse:
 applicants = APIRouter(prefix="/v1")
 
 
-@applicants.get("/applications/{application_id}/status", tags=["status"])
+@applicants.get("/applications/{application_id}/status", tags=["status"],
+                responses=error_responses((404, "no application with that id and phone")))
 async def application_status(request: Request, application_id: uuid.UUID,
                              phone: str = Query(..., max_length=40,
                                                 description="the applicant's phone, any accepted format"),

@@ -30,7 +30,7 @@ from services.screening import domain, usecases
 from services.screening.store import Store
 from shared.audit import Actor, actor_of
 from shared.auth import Staff, out_of_scope, require_admin, require_scope, require_staff
-from shared.errors import invalid, state_code
+from shared.errors import error_responses, invalid, state_code
 from shared.events import RUBRIC, RUBRIC_MAX, RUBRIC_MIN
 from shared.india_time import IST
 from shared.service import Runtime
@@ -121,7 +121,8 @@ def _states_in_view(staff: Staff, state: str | None) -> list[str] | None:
     return [state]
 
 
-@router.get("/queue", response_model=Queue, tags=["interviews"])
+@router.get("/queue", response_model=Queue, tags=["interviews"],
+            responses=error_responses(401, (403, "the state named is outside the token's states")))
 async def queue(state: str | None = Query(None, max_length=60), limit: int = Query(50, ge=1, le=200),
                 cursor: str | None = Query(None, max_length=300),
                 staff: Staff = Depends(require_staff), uow: UnitOfWork = Depends(screening_uow)) -> Queue:
@@ -142,7 +143,9 @@ class ScheduleRequest(BaseModel):
     interviewer: str | None = Field(None, min_length=1, max_length=100)
 
 
-@router.post("/interviews", status_code=201, tags=["interviews"])
+@router.post("/interviews", status_code=201, tags=["interviews"],
+             responses=error_responses(401, (403, "the case's state is outside the token's states"),
+                                       (404, "no such case"), (409, "the case is decided or deferred")))
 async def schedule_interview(body: ScheduleRequest, staff: Staff = Depends(require_staff),
                              uow: UnitOfWork = Depends(screening_uow)) -> dict:
     """Book (or re-book) one case's interview. 409 when decided or deferred."""
@@ -197,7 +200,8 @@ def _indian_day(text: str) -> dt.date:
         raise invalid("day", "a day in India as YYYY-MM-DD") from None
 
 
-@router.get("/interviews", response_model=Interviews, tags=["interviews"])
+@router.get("/interviews", response_model=Interviews, tags=["interviews"],
+            responses=error_responses(401, (403, "the state named is outside the token's states")))
 async def scheduled_interviews(
         state: str | None = Query(None, max_length=60),
         interviewer: str | None = Query(None, min_length=1, max_length=100, description="exactly as booked"),
@@ -228,7 +232,9 @@ class ResultRequest(BaseModel):
     interviewer: str | None = Field(None, min_length=1, max_length=100)
 
 
-@router.post("/interviews/{application_id}/result", tags=["interviews"])
+@router.post("/interviews/{application_id}/result", tags=["interviews"],
+             responses=error_responses(401, (403, "the case's state is outside the token's states"),
+                                       (404, "no such case"), (409, "the case is already decided")))
 async def record_result(application_id: uuid.UUID, body: ResultRequest, staff: Staff = Depends(require_staff),
                         uow: UnitOfWork = Depends(screening_uow), runtime: Runtime = Depends(runtime_of)) -> dict:
     """The result of a queued or scheduled case's interview; a no-show only for a scheduled one. 409 once decided."""
@@ -277,7 +283,9 @@ class Wave(BaseModel):
     interviews: list[WaveInterview]
 
 
-@router.post("/interview-waves", status_code=201, response_model=Wave, tags=["interviews"])
+@router.post("/interview-waves", status_code=201, response_model=Wave, tags=["interviews"],
+             responses=error_responses(401, (403, "the state is outside the token's states"),
+                                       (409, "the state's cases are deferred (polling)")))
 async def schedule_wave(body: WaveRequest, staff: Staff = Depends(require_staff),
                         uow: UnitOfWork = Depends(screening_uow)) -> Wave:
     """Book the head of a state's queue into a day's slots, interviewers in turn, never double-booking one."""
@@ -303,7 +311,8 @@ class Calendar(BaseModel):
     items: list[CalendarEntry]
 
 
-@router.get("/election-calendar", response_model=Calendar, tags=["election calendar"])
+@router.get("/election-calendar", response_model=Calendar, tags=["election calendar"],
+            responses=error_responses(401))
 async def election_calendar(staff: Staff = Depends(require_staff),
                             uow: UnitOfWork = Depends(screening_uow)) -> Calendar:
     today, entries = await usecases.election_calendar(uow)
@@ -327,7 +336,8 @@ class CalendarChange(CalendarEntry):
     changed: int = Field(description="waiting cases of the state whose status this change moved")
 
 
-@router.put("/election-calendar/{state}", response_model=CalendarChange, tags=["election calendar"])
+@router.put("/election-calendar/{state}", response_model=CalendarChange, tags=["election calendar"],
+            responses=error_responses(401, (403, "not an admin token")))
 async def set_polling_ends(state: str, body: PollingEnds, staff: Staff = Depends(require_admin),
                            uow: UnitOfWork = Depends(screening_uow)) -> CalendarChange:
     """Set a state's last polling day: its waiting cases are deferred through that day, released after it."""
@@ -336,7 +346,8 @@ async def set_polling_ends(state: str, body: PollingEnds, staff: Staff = Depends
     return CalendarChange(state=state, polling_ends=body.polling_ends, changed=changed, deferring=deferring)
 
 
-@router.delete("/election-calendar/{state}", status_code=204, tags=["election calendar"])
+@router.delete("/election-calendar/{state}", status_code=204, tags=["election calendar"],
+               responses=error_responses(401, (403, "not an admin token")))
 async def clear_polling_ends(state: str, staff: Staff = Depends(require_admin),
                              uow: UnitOfWork = Depends(screening_uow)) -> Response:
     """Clear a state's entry (no election): its deferred cases are released. 204 whether or not it had one."""
@@ -347,7 +358,7 @@ async def clear_polling_ends(state: str, staff: Staff = Depends(require_admin),
 # --- the staff console's JSON --------------------------------------------------------------------
 
 
-@router.get("/me", response_model=Actor, tags=["console"])
+@router.get("/me", response_model=Actor, tags=["console"], responses=error_responses(401))
 async def me(staff: Staff = Depends(require_staff)) -> Actor:
     """Who this token is: its role, its states (null: every state) and its fingerprint (never the token).
     401 for a wrong token: the console's sign-in."""
@@ -369,7 +380,7 @@ class Decided(BaseModel):
     next_cursor: str | None = Field(None, description="pass as ?cursor= for the next page; null on the last page")
 
 
-@router.get("/cases/decided", response_model=Decided, tags=["console"])
+@router.get("/cases/decided", response_model=Decided, tags=["console"], responses=error_responses(401))
 async def decided_cases(limit: int = Query(50, ge=1, le=200), cursor: str | None = Query(None, max_length=300),
                         staff: Staff = Depends(require_staff), uow: UnitOfWork = Depends(screening_uow)) -> Decided:
     """The cases decided with this token (by its fingerprint), newest first; erased ones and those outside
@@ -402,7 +413,7 @@ class Contacts(BaseModel):
     items: list[Contact]
 
 
-@router.post("/cases/lookup", response_model=Contacts, tags=["console"])
+@router.post("/cases/lookup", response_model=Contacts, tags=["console"], responses=error_responses(401))
 async def lookup_cases(body: LookupRequest, staff: Staff = Depends(require_staff),
                        uow: UnitOfWork = Depends(screening_uow)) -> Contacts:
     """Contact details of up to 500 cases (a unit's roster): only those in the token's states and not erased,

@@ -139,7 +139,7 @@ async def test_bodies_that_cannot_be_read_are_refused_whole(intake) -> None:
     ]
     for headers, body, status, words in cases:
         response = await intake.post("/v1/applications/bulk", content=body, headers=headers)
-        assert (response.status_code, words in response.json()["detail"]) == (status, True), (status, response.text)
+        assert (response.status_code, words in str(response.json()["detail"])) == (status, True), (status, response.text)
 
 
 async def test_a_bulk_row_and_a_single_post_of_one_phone_make_one_application(intake, intake_db) -> None:
