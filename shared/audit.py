@@ -15,6 +15,7 @@ from pydantic_core import to_jsonable_python
 from shared.auth import Staff, require_admin
 from shared.errors import error_responses
 from shared.unit_of_work import UnitOfWork
+from shared.web import service_router
 
 LIMIT_DEFAULT = 100
 LIMIT_MAX = 500
@@ -106,7 +107,7 @@ class AuditPage(BaseModel):
 
 def routes(unit_of_work: Callable[[Request], UnitOfWork]) -> APIRouter:
     """`GET /v1/audit` on the service's own audit table, for app.py to include."""
-    router = APIRouter(prefix="/v1", tags=["audit"])
+    router = service_router(prefix="/v1", tags=["audit"])
 
     @router.get("/audit", response_model=AuditPage, responses=error_responses(401, (403, "not an admin token")))
     async def audit(since: AwareDatetime | None = Query(None, description="RFC 3339 with an offset; rows after it"),

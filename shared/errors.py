@@ -43,6 +43,7 @@ MEANINGS: dict[int, str] = {
     401: "missing or invalid credentials",
     403: "the credentials are valid but do not allow this",
     404: "not found",
+    408: "the request body did not arrive in time (HTTP_BODY_TIMEOUT_SECONDS)",
     409: "conflicts with the current state",
     413: f"the request body is over {MAX_BODY_KIB} KiB",
     415: "a content type this route does not read",

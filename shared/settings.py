@@ -44,6 +44,16 @@ class Settings(BaseSettings):
     intake_rate_per_second: float = Field(50.0, gt=0)
     intake_rate_burst: int = Field(200, ge=1)
 
+    # The public form (INTAKE_FORM_SOURCE's key is in the page, so anyone has it): a token bucket per client
+    # address as well, so one client cannot spend the form's whole bucket, and a bot check (a honeypot field
+    # and a minimum time between the page's render and its submission; 0 turns the time check off).
+    intake_form_address_rate_per_second: float = Field(0.5, gt=0)
+    intake_form_address_burst: int = Field(20, ge=1)
+    intake_form_min_fill_seconds: float = Field(3.0, ge=0)
+    # Proxies whose X-Forwarded-For is believed (comma-separated addresses or CIDRs; empty: none, the client
+    # address is the connection's peer). Every service; intake's per-address limit depends on it.
+    trusted_proxies: str = ""
+
     # How often screening looks for deferred cases whose polling has ended (any replica may run it).
     screening_release_seconds: float = Field(30.0, gt=0)
 
@@ -55,6 +65,10 @@ class Settings(BaseSettings):
     intake_url: str = "http://localhost:8001"
     # reporting's public address: intake's confirmation links its applicant status page (GET /status).
     reporting_url: str = "http://localhost:8004"
+
+    # How long a request's whole body may take to arrive (every route, the bulk import too): past it, 408
+    # and the connection closes, so a client sending a byte a second holds nothing for long.
+    http_body_timeout_seconds: float = Field(60.0, gt=0)
 
     kafka_topic_partitions: int = Field(6, ge=1)
     outbox_batch_size: int = Field(2000, ge=1)

@@ -7,15 +7,16 @@ import time
 import uuid
 from collections.abc import Mapping
 from typing import Any, Literal
+from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Security
+from fastapi import Depends, HTTPException, Request, Security
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
 from services.intake import page, usecases
 from services.intake.bulk_import import import_body
-from services.intake.domain import bulk, validation
+from services.intake.domain import bot_check, bulk, validation
 from services.intake.domain.messages import error_language, message
 from services.intake.domain.validation import FieldError
 from services.intake.store import Store
@@ -32,9 +33,9 @@ from shared.errors import error_responses
 from shared.events import SKILLS
 from shared.geography import STATES
 from shared.unit_of_work import UnitOfWork
-from shared.web import runtime_of, unit_of_work
+from shared.web import runtime_of, service_router, unit_of_work
 
-router = APIRouter()
+router = service_router()
 intake_unit_of_work = unit_of_work(Store)
 
 JSON_TYPE = "application/json"
@@ -121,49 +122,83 @@ def form_key(request: Request) -> str:
 
 
 def form_of(request: Request) -> page.Form:
-    return page.Form(form_key(request), runtime_of(request).settings.reporting_url)
+    """The form page's fill-ins, with a stamp of this moment for the minimum fill time."""
+    return page.Form(form_key(request), runtime_of(request).settings.reporting_url,
+                     bot_check.form_stamp(time.time(), hash_key(request)))
 
 
 def retry_after(request: Request, source: str) -> int:
     """0 when this key may make a request now (a token is taken), else whole seconds to wait."""
-    wait = request.app.state.rate_limiter.take(source, time.monotonic())
+    return _whole_seconds(request.app.state.rate_limiter.take(source, time.monotonic()))
+
+
+def address_retry_after(request: Request) -> int:
+    """The same for the public form's client address (the peer, or what a TRUSTED_PROXIES proxy says it is)."""
+    address = request.client.host if request.client else ""
+    return _whole_seconds(request.app.state.address_limiter.take(address, time.monotonic()))
+
+
+def _whole_seconds(wait: float) -> int:
     return math.ceil(wait) if wait > 0 else 0
 
 
 async def read_form(request: Request) -> dict[str, Any]:
-    """A plain HTML form post: repeated names (skills) become lists."""
-    form = await request.form()
-    return {key: (values[0] if len(values) == 1 else values) for key in form.keys() for values in [form.getlist(key)]}
+    """A plain HTML form post: repeated names (skills) become lists. ValueError when it is not UTF-8
+    (Starlette's parser would put U+FFFD in its place and the application would be stored so)."""
+    body = (await request.body()).decode("ascii", errors="replace")
+    try:
+        pairs = parse_qsl(body, keep_blank_values=True, encoding="utf-8", errors="strict")
+    except UnicodeDecodeError:
+        raise ValueError("form is not UTF-8") from None
+    fields: dict[str, Any] = {}
+    for key, value in pairs:
+        fields[key] = [*fields[key], value] if isinstance(fields.get(key), list) else (
+            [fields[key], value] if key in fields else value)
+    return fields
 
 
 def _too_many(seconds: int) -> JSONResponse:
-    return JSONResponse({"detail": f"too many requests for this key; retry in {seconds} s"}, 429,
+    return JSONResponse({"detail": f"too many requests; retry in {seconds} s"}, 429,
                         headers={"Retry-After": str(seconds)})
+
+
+# Said the same way whichever bot check refused, and not a 422: a 422 names fields, and naming the
+# honeypot would tell a bot which check it tripped. A person who sent the form too quickly succeeds on resending.
+NOT_ACCEPTED = "this submission was not accepted: wait a few seconds and send it again, or reload the page"
 
 
 @router.post(
     "/v1/applications", status_code=201, tags=["applications"], response_model=Received,
     openapi_extra=_request_body(JSON_TYPE, FORM_TYPE, schema=ApplicationRequest.model_json_schema()),
     responses=with_page({200: {"model": Received, "description": "the phone applied before: the first application"},
-                         **error_responses((401, "missing or invalid API key"), (415, "not JSON or a form"), 422,
-                                           429)}),
+                         **error_responses((400, "the public form's bot check refused the submission"),
+                                           (401, "missing or invalid API key"), (415, "not JSON or a form"), 422,
+                                           (429, "too many requests for the key, or for the public form from one"
+                                                 " address"))}),
 )
 async def submit_application(request: Request, header_key: str | None = Security(api_key_header),
                              uow: UnitOfWork[Store] = Depends(intake_unit_of_work)) -> Response:
+    settings = runtime_of(request).settings
     kind = content_type(request)
     # A browser without JavaScript posts the form itself and should get a page back, not JSON.
     html = kind == FORM_TYPE and "text/html" in request.headers.get("accept", "")
     raw: Any = None
     key = header_key
     if not key and kind == FORM_TYPE:
-        raw = await read_form(request)
+        try:
+            raw = await read_form(request)
+        except ValueError:
+            return _unreadable("unreadable_form", {}, request, html)
         key = raw.get("api_key")
-    source = source_for_key(runtime_of(request).settings, key) if isinstance(key, str) else None
+    source = source_for_key(settings, key) if isinstance(key, str) else None
     if source is None:
         if html:
             return HTMLResponse(page.failure_page(form_of(request), page.KEY_REFUSED, raw or {}), 401)
         return JSONResponse({"detail": "missing or invalid X-Api-Key"}, 401)
-    if wait := retry_after(request, source):
+    # The public form's key is in its page: its client addresses are limited one by one, before the form's
+    # own bucket, so one client spends its own tokens and not everyone's.
+    public = source == settings.intake_form_source
+    if wait := (public and address_retry_after(request)) or retry_after(request, source):
         if html:
             return HTMLResponse(page.failure_page(form_of(request), page.TOO_MANY, raw or {}), 429,
                                 headers={"Retry-After": str(wait)})
@@ -172,15 +207,23 @@ async def submit_application(request: Request, header_key: str | None = Security
         if kind == JSON_TYPE:
             try:
                 raw = json_input.loads(await request.body())
-            except ValueError:
-                errors = [FieldError(validation.ROOT, "invalid_json")]
-                return JSONResponse({"detail": _field_errors(errors, language(request))}, 422)
+            except ValueError as error:
+                return _unreadable("unreadable_json", {"reason": str(error)}, request, html)
         elif kind == FORM_TYPE:
-            raw = await read_form(request)
+            try:
+                raw = await read_form(request)
+            except ValueError:
+                return _unreadable("unreadable_form", {}, request, html)
         else:
             return JSONResponse({"detail": "send application/json or application/x-www-form-urlencoded"}, 415)
     if isinstance(raw, dict):
-        raw.pop("api_key", None)  # a credential, never part of the application
+        if public and bot_check.looks_automated(raw, time.time(), hash_key(request),
+                                                settings.intake_form_min_fill_seconds):
+            if html:
+                return HTMLResponse(page.failure_page(form_of(request), page.NOT_ACCEPTED, raw), 400)
+            return JSONResponse({"detail": NOT_ACCEPTED}, 400)
+        for name in ("api_key", bot_check.HONEYPOT_FIELD, bot_check.STAMP_FIELD):
+            raw.pop(name, None)  # a credential and the bot check's fields, never part of the application
 
     try:
         submitted = await usecases.submit_application(uow, raw, source, hash_key(request))
@@ -194,6 +237,14 @@ async def submit_application(request: Request, header_key: str | None = Security
         return HTMLResponse(page.received_page(form_of(request), application_id, submitted.duplicate), status)
     return JSONResponse({"application_id": application_id, "status": "received", "duplicate": submitted.duplicate},
                         status)
+
+
+def _unreadable(code: str, params: dict[str, Any], request: Request, html: bool) -> Response:
+    error = FieldError(validation.ROOT, code, params)
+    if html:
+        messages = [(error.field, message(error, "hi"), message(error, "en"))]
+        return HTMLResponse(page.errors_page(form_of(request), messages, {}), 422)
+    return JSONResponse({"detail": _field_errors([error], language(request))}, 422)
 
 
 def _field_errors(errors: list[FieldError], lang: str) -> list[dict[str, str]]:

@@ -1,4 +1,4 @@
-"""Intake app: wiring only (settings, runtime, rate limiter, bulk workers, routes, lifespan)."""
+"""Intake app: wiring only (settings, runtime, rate limiters, bulk workers, routes, lifespan)."""
 
 from __future__ import annotations
 
@@ -33,6 +33,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = service_app(runtime, lifespan=lifespan, title="recruit intake", body_limit_exempt=["/v1/applications/bulk"])
     app.state.rate_limiter = RateLimiter(runtime.settings.intake_rate_per_second, runtime.settings.intake_rate_burst)
+    app.state.address_limiter = RateLimiter(runtime.settings.intake_form_address_rate_per_second,
+                                            runtime.settings.intake_form_address_burst)
     app.state.bulk_workers = bulk_workers
     app.include_router(router)
     app.include_router(audit.routes(intake_unit_of_work))

@@ -1,4 +1,4 @@
-"""Intake form page: static/form.html with its API key, districts and status link, and a no-JS post's outcome."""
+"""Intake form page: static/form.html with its API key, render stamp, districts and status link, and a no-JS post's outcome."""
 
 from __future__ import annotations
 
@@ -31,6 +31,8 @@ TEMPLATE = (Path(__file__).parent / "static" / "form.html").read_text(encoding="
 CHECK_FIELDS = ("कृपया चिह्नित फ़ील्ड ठीक करें।", "Please correct the highlighted fields.")
 KEY_REFUSED = ("इस फ़ॉर्म की कुंजी मान्य नहीं है; कृपया पेज दोबारा खोलें।",
                "This form's key was not accepted; please reload the page.")
+NOT_ACCEPTED = ("यह आवेदन स्वीकार नहीं हुआ। कुछ सेकंड रुककर फिर भेजें, या पेज दोबारा खोलें।",
+                "This submission was not accepted. Wait a few seconds and send it again, or reload the page.")
 TOO_MANY = ("अभी बहुत अधिक अनुरोध हैं। कृपया एक मिनट बाद फिर प्रयास करें।",
             "Too many requests right now. Please wait a minute and try again.")
 
@@ -41,10 +43,12 @@ _TEXT_INPUTS = ("full_name", "phone", "email", "age", "languages", "district", "
 
 @dataclass(frozen=True)
 class Form:
-    """What the form page is filled with: the public form's API key and reporting's public address."""
+    """What the form page is filled with: the public form's API key, reporting's public address, and the
+    signed time the page was drawn (domain/bot_check.py: the minimum fill time counts from it)."""
 
     key: str
     reporting_url: str
+    stamp: str
 
     @property
     def status_url(self) -> str:
@@ -55,6 +59,7 @@ def form_page(form: Form) -> str:
     """The form as served at GET /: the web form's API key and the status page's address filled in."""
     status = html.escape(form.status_url, quote=True)
     return (TEMPLATE.replace(KEY_PLACEHOLDER, html.escape(form.key, quote=True))
+            .replace("__FORM_STAMP__", html.escape(form.stamp, quote=True))
             .replace("__STATUS_URL__", status).replace("__STATUS_HREF__", status))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import Depends, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.placement import domain, usecases
@@ -15,9 +15,9 @@ from shared.errors import error_responses, invalid, state_code
 from shared.events import Level, UnitLevel
 from shared.geography import STATES
 from shared.unit_of_work import UnitOfWork
-from shared.web import unit_of_work
+from shared.web import service_router, unit_of_work
 
-router = APIRouter(prefix="/v1")
+router = service_router(prefix="/v1")
 placement_unit_of_work = unit_of_work(Store)
 
 OUT_OF_SCOPE = (403, "the state is outside the token's states")

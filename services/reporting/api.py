@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import Depends, HTTPException, Query, Request
 from fastapi.responses import FileResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sse_starlette import EventSourceResponse, ServerSentEvent
@@ -23,7 +23,7 @@ from shared.auth import same_secret
 from shared.errors import error_responses, state_code
 from shared.metrics import HTTP_REQUESTS
 from shared.unit_of_work import UnitOfWork
-from shared.web import runtime_of, unit_of_work
+from shared.web import runtime_of, service_router, unit_of_work
 
 STATIC = Path(__file__).parent / "static"
 _bearer = HTTPBearer(auto_error=False)
@@ -88,10 +88,10 @@ async def ready_view(view: LiveView = Depends(live_of)) -> LiveView:
 
 
 # Every statistics route: 401 when REPORTING_READ_TOKEN is set and not given.
-router = APIRouter(prefix="/v1", dependencies=[Depends(read_access)],
-                   responses=error_responses((401, "REPORTING_READ_TOKEN is set and this is not it")))
+router = service_router(prefix="/v1", dependencies=[Depends(read_access)],
+                        responses=error_responses((401, "REPORTING_READ_TOKEN is set and this is not it")))
 NOT_READY = (503, "reporting has not read its counters yet")
-pages = APIRouter(include_in_schema=False)
+pages = service_router(include_in_schema=False)
 
 
 @pages.get("/")
@@ -170,7 +170,7 @@ async def stream(view: LiveView = Depends(ready_view)) -> EventSourceResponse:
 
 # The applicant's own look-up is open even when REPORTING_READ_TOKEN closes the statistics: the
 # phone is the applicant's credential, and the answer holds nothing but their own stage.
-applicants = APIRouter(prefix="/v1")
+applicants = service_router(prefix="/v1")
 
 
 @applicants.get("/applications/{application_id}/status", tags=["status"],

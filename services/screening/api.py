@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Iterator, Mapping
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from fastapi import Depends, HTTPException, Query, Response
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -35,11 +35,11 @@ from shared.events import RUBRIC, RUBRIC_MAX, RUBRIC_MIN
 from shared.india_time import IST
 from shared.service import Runtime
 from shared.unit_of_work import UnitOfWork
-from shared.web import runtime_of, unit_of_work
+from shared.web import runtime_of, service_router, unit_of_work
 
-router = APIRouter(prefix="/v1")
+router = service_router(prefix="/v1")
 # The console's JSON beside its page (GET /console is console.py's), outside /v1.
-console_api = APIRouter(prefix="/console", tags=["console"])
+console_api = service_router(prefix="/console", tags=["console"])
 
 screening_uow = unit_of_work(Store)
 

@@ -6,14 +6,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
 from shared.geography import STATES
+from shared.web import service_router
 
 STATIC = Path(__file__).parent / "static"
 
-pages = APIRouter(include_in_schema=False)
+pages = service_router(include_in_schema=False)
 
 
 # "</" never appears in the names, but escaping it keeps the inline JSON unable to close its script tag.

@@ -55,7 +55,10 @@ def service(
         raise typer.Exit(2) from error
     logging.basicConfig(level=settings.log_level, format=f"%(asctime)s {name} %(levelname)s %(name)s: %(message)s")
     uvicorn.run(f"services.{name}.app:create_app", factory=True, host=host, port=port or SERVICE_PORTS[name],
-                log_level=settings.log_level.lower(), timeout_graceful_shutdown=15, access_log=False)
+                log_level=settings.log_level.lower(), timeout_graceful_shutdown=15, access_log=False,
+                # X-Forwarded-For only from TRUSTED_PROXIES, in the app (shared.web); uvicorn's default would
+                # believe it from 127.0.0.1, so any local client could claim any address.
+                proxy_headers=False)
 
 
 @app.command()

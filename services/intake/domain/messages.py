@@ -78,6 +78,15 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "You must give your consent to apply.",
         "hi": "आवेदन करने के लिए आपकी सहमति आवश्यक है।",
     },
+    # A request body that cannot be read at all (field "_root"); the reason is json_input's, in English.
+    "unreadable_json": {
+        "en": "The body could not be read as JSON: {reason}.",
+        "hi": "भेजे गए डेटा को JSON के रूप में नहीं पढ़ा जा सका: {reason}।",
+    },
+    "unreadable_form": {
+        "en": "The form could not be read: it is not UTF-8.",
+        "hi": "फ़ॉर्म नहीं पढ़ा जा सका: यह UTF-8 नहीं है।",
+    },
     # Bulk import: a row that cannot be read at all (field "_root").
     "invalid_json": {
         "en": "This is not valid JSON.",

@@ -343,6 +343,8 @@ SAMPLES = [
     FieldError("social", "invalid_handle", {"platform": "x", "max": 100}),
     FieldError("consent", "consent_required", {}),
     FieldError("_root", "invalid_json", {}),
+    FieldError("_root", "unreadable_json", {"reason": "JSON nested too deeply"}),
+    FieldError("_root", "unreadable_form", {}),
     FieldError("_root", "invalid_csv", {}),
     FieldError("_root", "too_many_values", {"got": 9, "columns": 7}),
 ]
