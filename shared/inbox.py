@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
 
@@ -41,10 +42,13 @@ async def first_deliveries(pool: asyncpg.Pool, consumer: str,
                 new.append((envelope, data))
         yield conn, new
     applied = {envelope.event_id for envelope, _ in new}
+    outcomes: Counter[tuple[str, str]] = Counter()
     for envelope, _ in events:
         first = envelope.event_id in applied
         applied.discard(envelope.event_id)
-        EVENTS_CONSUMED.labels(consumer, envelope.topic, "applied" if first else "duplicate").inc()
+        outcomes[envelope.topic, "applied" if first else "duplicate"] += 1
+    for (topic, outcome), count in outcomes.items():
+        EVENTS_CONSUMED.labels(consumer, topic, outcome).inc(count)
 
 
 # Rows deleted per statement when pruning: short transactions, so pruning never holds up consumers.

@@ -89,7 +89,7 @@ class Store:
         (two replicas) take turns; ids go in sorted order, so two overlapping batches wait for each
         other rather than deadlock.
         """
-        ids = sorted(set(application_ids))
+        ids = sorted(set(application_ids), key=lambda application_id: application_id.int)  # PostgreSQL's uuid order
         rows = await self.conn.fetch(
             "WITH created AS ("
             "  INSERT INTO applications (application_id, state)"
