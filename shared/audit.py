@@ -30,6 +30,8 @@ def actor_of(staff: Staff) -> dict[str, Any]:
 
 # An applicant acting on their own application (an erasure with their phone): nobody to fingerprint.
 APPLICANT: Mapping[str, Any] = {"role": "applicant", "states": None, "fingerprint": None}
+# intake's daily retention purge (PURGE_AFTER_DAYS): the service itself, no token behind it.
+RETENTION: Mapping[str, Any] = {"role": "retention", "states": None, "fingerprint": None}
 
 
 # --- the row and the reads, on the service's connection (each Store wraps these) ----------------------
@@ -83,17 +85,18 @@ async def page(uow: UnitOfWork[Store], since: datetime | None, limit: int) -> Pa
 
 
 class Actor(BaseModel):
-    role: Literal["interviewer", "admin", "applicant"]
+    role: Literal["interviewer", "admin", "applicant", "retention"]
     states: list[str] | None = Field(description="the token's states; null: every state")
     fingerprint: str | None = Field(description="first 12 hex characters of the token's SHA-256; null for an "
-                                                "applicant")
+                                                "applicant and for the retention purge")
 
 
 class AuditEntry(BaseModel):
     id: int
     at: datetime
     actor: Actor
-    action: str = Field(description="e.g. interview.result, calendar.set, unit-capacity.set, application.erased")
+    action: str = Field(description="e.g. interview.result, calendar.set, unit-capacity.set, application.erased, "
+                                    "applications.purged")
     target: str = Field(description="the application id, state or unit id acted on ('*': every state)")
     before: dict[str, Any] | None
     after: dict[str, Any] | None

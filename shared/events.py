@@ -29,6 +29,8 @@ TOPICS = (
 # Each service subscribes with its entry, and a replay into a fresh broker sends again only the
 # events one of these consumers has not applied (shared.outbox.queue_unapplied).
 CONSUMED_TOPICS: dict[str, tuple[str, ...]] = {
+    # intake learns which cases ended, and when, for the retention purge (SPEC "Operations"; intake's README).
+    "intake": (SCREENING_COMPLETED,),
     "screening": (APPLICATIONS_SUBMITTED, APPLICATIONS_ERASED),
     "placement": (SCREENING_COMPLETED, APPLICATIONS_ERASED),
     "reporting": TOPICS,
@@ -75,6 +77,9 @@ class ApplicationSubmitted(EventData):
 
 class ApplicationErased(EventData):
     erased_at: datetime
+    # Why: the applicant's or an admin's request, or the retention purge (SPEC "Operations"). Events
+    # written before the field existed were all requests.
+    reason: Literal["request", "retention"] = "request"
 
 
 class ScreeningQueued(EventData):

@@ -17,6 +17,7 @@ from shared import db, inbox
 from shared.broker import BatchHandler, Consumer, ensure_topics, make_broker, make_producer
 from shared.events import CONSUMED_TOPICS, EVENT_TYPE_OF, EVENTS, EventData
 from shared.outbox import OutboxRelay
+from shared.retention import trim_outbox_payloads
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,7 @@ class Runtime:
         self.relay = OutboxRelay(self.pool, self._producer, self.service, batch_size=self.settings.outbox_batch_size,
                                  poll_seconds=self.settings.outbox_poll_seconds)
         self._relay_task = asyncio.create_task(self.relay.run(), name=f"{self.service}-outbox-relay")
+        jobs = [*jobs, trim_outbox_payloads]  # every service's outbox
         if self.service in CONSUMED_TOPICS:
             jobs = [*jobs, prune_inbox]
         for job in jobs:

@@ -77,6 +77,14 @@ class Settings(BaseSettings):
     # retention (Kafka's default is 7 days), since only a redelivery within it needs the row.
     inbox_retention_days: float = Field(7.0, gt=0)
     inbox_prune_seconds: float = Field(3600.0, gt=0)
+    # Published outbox rows keep their envelope but lose their data after this many days
+    # (shared/retention.py), checked this often. Never sooner than the inbox retention: a fresh
+    # embedded broker is replayed the outbox events of that window, which must still be whole.
+    outbox_retention_days: float = Field(7.0, gt=0)
+    outbox_trim_seconds: float = Field(3600.0, gt=0)
+    # intake erases, once a day, the personal data of applications whose case ended rejected or
+    # no_show this many days ago (SPEC "Operations"); unset: only `recruit purge` does it.
+    purge_after_days: int | None = Field(None, ge=1)
     db_pool_max: int = Field(10, ge=2)
     log_level: str = "INFO"
 
@@ -96,6 +104,14 @@ class Settings(BaseSettings):
             except OSError as error:
                 raise ValueError(f"{name.upper()}_FILE: cannot read {path}: {error.strerror}") from None
             setattr(self, name, SecretStr(value))
+        return self
+
+    @model_validator(mode="after")
+    def _outbox_kept_for_the_replay_window(self) -> "Settings":
+        if self.outbox_retention_days < self.inbox_retention_days:
+            raise ValueError(f"OUTBOX_RETENTION_DAYS ({self.outbox_retention_days:g}) is shorter than "
+                             f"INBOX_RETENTION_DAYS ({self.inbox_retention_days:g}): a restart's replay of the "
+                             "outbox would send events whose data is already gone")
         return self
 
     def database_dsn(self) -> str:

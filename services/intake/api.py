@@ -371,6 +371,32 @@ async def _applicant_phone(request: Request) -> str | None:
     return phone if isinstance(phone, str) else None
 
 
+class PurgeRequest(BaseModel):
+    """A retention purge (SPEC "Operations"), as `recruit purge --older-than 90d [--dry-run]` asks for it."""
+
+    model_config = {"extra": "forbid"}
+
+    older_than_days: int = Field(ge=0, le=36_500, description="cases that ended at least this many days ago")
+    dry_run: bool = Field(False, description="only count the applications a purge would erase")
+
+
+class PurgeResult(BaseModel):
+    older_than_days: int
+    dry_run: bool
+    applications: int = Field(description="applications erased now, or that the dry run would erase")
+
+
+@router.post("/v1/admin/purge", tags=["retention"], response_model=PurgeResult,
+             responses={401: {"description": "no staff token, or a wrong one"}, 403: {"description": "not an admin"}})
+async def purge(body: PurgeRequest, staff: Staff = Depends(require_admin),
+                uow: UnitOfWork[Store] = Depends(intake_unit_of_work)) -> PurgeResult:
+    """Erase the personal data of applications whose case ended `rejected` or `no_show` at least
+    `older_than_days` ago (admin): the erasure's own path, one `application.erased` event each with
+    `reason: retention`, an `applications.purged` audit row of counts per batch. Counts stay."""
+    done = await usecases.purge_ended_applications(uow, body.older_than_days, dry_run=body.dry_run, by=staff)
+    return PurgeResult(older_than_days=done.older_than_days, dry_run=done.dry_run, applications=done.applications)
+
+
 @router.get("/v1/reference/states", tags=["reference"])
 async def reference_states() -> list[dict[str, str]]:
     """The 36 states and union territories: code, English and Hindi name (for form builders)."""

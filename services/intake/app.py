@@ -1,4 +1,4 @@
-"""Intake app: wiring only (settings, runtime, rate limiters, bulk workers, routes, lifespan)."""
+"""Intake app: wiring only (settings, runtime, consumer, rate limiters, bulk workers, routes, jobs, lifespan)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
-from services.intake import bulk_import
+from services.intake import bulk_import, handlers, jobs
 from services.intake.api import intake_unit_of_work, router
 from services.intake.domain.rate_limit import RateLimiter
 from shared import audit
@@ -19,12 +19,13 @@ from shared.web import service_app
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     runtime = Runtime("intake", settings or get_settings())
+    runtime.consume(handlers.consumer(runtime))
     runtime.publishes(ApplicationSubmitted, ApplicationErased)
     bulk_workers = bulk_import.start_workers()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await runtime.start()
+        await runtime.start(jobs=[jobs.purge_daily])
         try:
             yield
         finally:

@@ -1,11 +1,11 @@
-"""Intake store: every SQL statement of intake (applications, bulk staging, erasure, the outbox, the audit), on one
-connection."""
+"""Intake store: every SQL statement of intake (applications, bulk staging, erasure, ended cases and the retention
+purge, the outbox, the audit), on one connection."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import asyncpg
 
@@ -97,6 +97,32 @@ class Store(ServiceStore):
 
     async def replace_outbox_payload(self, outbox_id: int, payload: str) -> None:
         await self.conn.execute("UPDATE outbox SET payload = $2 WHERE id = $1", outbox_id, payload)
+
+    # --- ended cases and the retention purge ---
+
+    async def record_outcomes(self, outcomes: Sequence[tuple[uuid.UUID, str, datetime]]) -> None:
+        """(application id, outcome, ended at) of ended cases, one per id; a later end replaces an earlier."""
+        await self.conn.execute(
+            "INSERT INTO case_outcomes (application_id, outcome, ended_at)"
+            " SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[])"
+            " ON CONFLICT (application_id) DO UPDATE SET outcome = EXCLUDED.outcome, ended_at = EXCLUDED.ended_at"
+            " WHERE EXCLUDED.ended_at > case_outcomes.ended_at",
+            *map(list, zip(*outcomes)))
+
+    async def count_purgeable(self, older_than: timedelta) -> int:
+        """How many not yet erased applications ended rejected or no_show more than `older_than` ago."""
+        return await self.conn.fetchval(
+            "SELECT count(*) FROM case_outcomes c JOIN applications a USING (application_id)"
+            " WHERE c.outcome IN ('rejected', 'no_show') AND c.ended_at < now() - $1::interval"
+            " AND a.erased_at IS NULL", older_than)
+
+    async def lock_purgeable(self, older_than: timedelta, limit: int) -> list[uuid.UUID]:
+        """Up to `limit` of them, longest ended first, locked; rows another purge holds are skipped."""
+        return [row["application_id"] for row in await self.conn.fetch(
+            "SELECT a.application_id FROM case_outcomes c JOIN applications a USING (application_id)"
+            " WHERE c.outcome IN ('rejected', 'no_show') AND c.ended_at < now() - $1::interval"
+            " AND a.erased_at IS NULL ORDER BY c.ended_at, a.application_id LIMIT $2"
+            " FOR UPDATE OF a SKIP LOCKED", older_than, limit)]
 
     # --- bulk import ---
 

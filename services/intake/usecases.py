@@ -1,5 +1,5 @@
 """Intake use cases: one function per command (submit, erase with its audit row, read an application, a bulk
-import's transaction)."""
+import's transaction) and per event run (the cases screening ended), and the retention purge."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from services.intake.domain import events
@@ -17,7 +17,7 @@ from services.intake.domain.validation import FieldError, validate_application
 from services.intake.store import Store
 from shared import audit
 from shared.auth import Staff
-from shared.events import new_event
+from shared.events import Envelope, Event, ScreeningCompleted, new_event
 from shared.phone import mask_phone, normalize_phone, phone_hash
 from shared.unit_of_work import UnitOfWork
 
@@ -111,24 +111,91 @@ async def erase_application(uow: UnitOfWork[Store], application_id: uuid.UUID, h
     async with uow.transaction() as store:
         if applicant_phone is not None:
             await _prove_applicant(store, application_id, applicant_phone, hash_key)
-        submitted_event_id = await store.erase_personal_data(application_id, erased_at)
-        if submitted_event_id is None:
-            if not await store.is_known(application_id):
-                raise UnknownApplication(application_id)
-            erased = False
-        else:
-            submitted = await store.outbox_payload_for_update(submitted_event_id)
-            if submitted is not None:
-                outbox_id, payload = submitted
-                await store.replace_outbox_payload(outbox_id, events.scrubbed_submitted_event(payload))
-            await store.add_events([new_event(events.PRODUCER, application_id, events.erased_data(erased_at),
-                                              occurred_at=erased_at)])
-            erased = True
+        erasure = await _erase_personal_data(store, application_id, erased_at, "request")
+        if erasure is None and not await store.is_known(application_id):
+            raise UnknownApplication(application_id)
+        erased = erasure is not None
+        if erased:
+            await store.add_events([erasure])
         await store.record_audit(audit.APPLICANT if by is None else audit.actor_of(by), "application.erased",
                                  str(application_id), {"erased": not erased}, {"erased": True})
     log.info("application %s %s by %s", application_id, "erased" if erased else "was already erased",
              "an admin" if applicant_phone is None else "the applicant")
     return erased
+
+
+async def _erase_personal_data(store: Store, application_id: uuid.UUID, erased_at: datetime,
+                               reason: events.ErasureReason) -> Envelope | None:
+    """Blank a not yet erased application's personal data and scrub its application.submitted outbox row
+    (published or not: intake keeps nothing personal of an erased applicant); the application.erased event
+    for the outbox, or None when it was erased before or is unknown (nothing changes)."""
+    submitted_event_id = await store.erase_personal_data(application_id, erased_at)
+    if submitted_event_id is None:
+        return None
+    submitted = await store.outbox_payload_for_update(submitted_event_id)
+    if submitted is not None:
+        outbox_id, payload = submitted
+        await store.replace_outbox_payload(outbox_id, events.scrubbed_submitted_event(payload))
+    return new_event(events.PRODUCER, application_id, events.erased_data(erased_at, reason), occurred_at=erased_at)
+
+
+# --- retention (SPEC "Operations", DPDP Act 2023) ---------------------------------------------------
+
+CONSUMER = "intake"  # the inbox's consumer name
+# Applications erased per transaction by a purge: each batch commits with its events and its audit row.
+PURGE_BATCH = 500
+PURGEABLE_OUTCOMES = ("rejected", "no_show")
+
+
+async def apply_events(uow: UnitOfWork[Store], delivered: Sequence[Event]) -> None:
+    """A consumer batch of screening.completed in one transaction with its inbox rows: each case's outcome
+    and when it ended (the event's occurred_at), the latest per application; nothing else of the event."""
+    async with uow.first_deliveries(CONSUMER, delivered) as (store, new):
+        latest: dict[uuid.UUID, tuple[uuid.UUID, str, datetime]] = {}
+        for envelope, result in new:
+            assert isinstance(result, ScreeningCompleted)
+            known = latest.get(envelope.application_id)
+            if known is None or envelope.occurred_at > known[2]:
+                latest[envelope.application_id] = (envelope.application_id, result.outcome, envelope.occurred_at)
+        if latest:
+            await store.record_outcomes(list(latest.values()))
+
+
+@dataclass(frozen=True)
+class Purged:
+    older_than_days: int
+    dry_run: bool
+    applications: int  # erased now, or that a dry run would erase
+
+
+async def purge_ended_applications(uow: UnitOfWork[Store], older_than_days: int, *, dry_run: bool = False,
+                                   by: Staff | None = None, batch: int = PURGE_BATCH) -> Purged:
+    """Erase the personal data of every application whose case ended rejected or no_show more than
+    `older_than_days` ago, by the erasure's own path (application.erased with reason `retention`), a batch
+    of applications a transaction, each with one `applications.purged` audit row of counts (no ids, no
+    personal data). By an admin (`by`), or by intake's daily job. A dry run only counts them.
+    """
+    older_than = timedelta(days=older_than_days)
+    if dry_run:
+        async with uow.reading() as store:
+            return Purged(older_than_days, True, await store.count_purgeable(older_than))
+    actor = audit.RETENTION if by is None else audit.actor_of(by)
+    total = 0
+    while True:
+        erased_at = datetime.now(timezone.utc)
+        async with uow.transaction() as store:
+            erasures = [erasure for application_id in await store.lock_purgeable(older_than, batch)
+                        if (erasure := await _erase_personal_data(store, application_id, erased_at, "retention"))]
+            if erasures:
+                await store.add_events(erasures)
+                await store.record_audit(actor, "applications.purged", "applications",
+                                         {"older_than_days": older_than_days}, {"erased": len(erasures)})
+        total += len(erasures)
+        if len(erasures) < batch:
+            break
+    log.info("retention purge: %d applications ended %s more than %d days ago erased", total,
+             " or ".join(PURGEABLE_OUTCOMES), older_than_days)
+    return Purged(older_than_days, False, total)
 
 
 async def get_application(uow: UnitOfWork[Store], application_id: uuid.UUID) -> Mapping[str, Any]:

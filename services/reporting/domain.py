@@ -77,7 +77,10 @@ class Projection(NamedTuple):
     outcome: str | None = None
     selected_at: datetime | None = None
     placed_at: datetime | None = None  # first time it was seated in a unit
-    erased: bool = False
+    erased: bool = False  # erased on request: counted in the summary's `erased`
+    # erased by the retention purge (a case that ended rejected or no_show long ago): its status look-up
+    # goes as on request, but it is housekeeping, not a request, so it moves no count at all.
+    purged: bool = False
 
     @property
     def stage_rank(self) -> int:
@@ -111,8 +114,8 @@ class Projection(NamedTuple):
         also = {"placed_at": at} if level in SEATED_LEVELS and (self.placed_at is None or at < self.placed_at) else {}
         return self.moved(state, stage_for_placement(level), at, level=level, unit_id=unit_id, **also)
 
-    def erasure(self) -> Projection:
-        return self._replace(erased=True)
+    def erasure(self, reason: str = "request") -> Projection:
+        return self._replace(purged=True) if reason == "retention" else self._replace(erased=True)
 
 
 # How each event type moves a projection: (projection, event data, the event's occurred_at) -> projection.
@@ -123,7 +126,7 @@ MOVES: dict[type[EventData], Move] = {
     InterviewScheduled: lambda p, e, at: p.scheduled(e.state, aware(at)),
     ScreeningCompleted: lambda p, e, at: p.completed(e.state, e.district, e.outcome, aware(at)),
     PlacementChanged: lambda p, e, at: p.placement(e.state, e.level, e.unit_id, aware(at)),
-    ApplicationErased: lambda p, e, at: p.erasure(),
+    ApplicationErased: lambda p, e, at: p.erasure(e.reason),
 }
 
 
@@ -174,7 +177,7 @@ def tallies(p: Projection) -> Counter[Cell]:
     if p.erased:
         ever.append("erased")
     now: list[str] = []  # where a non-erased application is now
-    if not p.erased and p.stage in CURRENT_BUCKET:
+    if not (p.erased or p.purged) and p.stage in CURRENT_BUCKET:
         now.append(CURRENT_BUCKET[p.stage])
         if p.stage == "placed" and p.level in SEATED_LEVELS:
             now.append(f"level_{p.level}")

@@ -19,7 +19,7 @@ from services.reporting.domain import (
 )
 
 _PROJECTION_COLUMNS = ("state", "district", "submitted_at", "stage", "stage_at", "level", "unit_id",
-                       "ever_scheduled", "outcome", "selected_at", "placed_at", "erased")
+                       "ever_scheduled", "outcome", "selected_at", "placed_at", "erased", "purged")
 
 _COUNTER_TABLES = {
     "state": ("state_counts", ("state",), PLACE_COLUMNS),
@@ -32,17 +32,18 @@ _SAVE = (
     " UPDATE applications a SET state = n.state, district = n.district, submitted_at = n.submitted_at,"
     "  stage = n.stage, stage_rank = n.stage_rank, stage_at = n.stage_at, level = n.level, unit_id = n.unit_id,"
     "  ever_scheduled = n.ever_scheduled, outcome = n.outcome, selected_at = n.selected_at,"
-    "  placed_at = n.placed_at, erased = n.erased,"
-    # The hash serves only the applicant's own status look-up; erasure removes it for good.
-    "  phone_hash = CASE WHEN n.erased THEN NULL ELSE coalesce(n.phone_hash, a.phone_hash) END, updated_at = now()"
+    "  placed_at = n.placed_at, erased = n.erased, purged = n.purged,"
+    # The hash serves only the applicant's own status look-up; erasure (on request or by retention) removes it.
+    "  phone_hash = CASE WHEN n.erased OR n.purged THEN NULL ELSE coalesce(n.phone_hash, a.phone_hash) END,"
+    "  updated_at = now()"
     " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::int[], $7::timestamptz[],"
     "  $8::text[], $9::text[], $10::bool[], $11::text[], $12::timestamptz[], $13::timestamptz[], $14::bool[],"
-    "  $15::text[]) AS n (application_id, state, district, submitted_at, stage, stage_rank, stage_at, level,"
-    "  unit_id, ever_scheduled, outcome, selected_at, placed_at, erased, phone_hash)"
+    "  $15::bool[], $16::text[]) AS n (application_id, state, district, submitted_at, stage, stage_rank, stage_at,"
+    "  level, unit_id, ever_scheduled, outcome, selected_at, placed_at, erased, purged, phone_hash)"
     " WHERE a.application_id = n.application_id),"
     " summary_moved AS (UPDATE summary SET "
-    + "".join(f"{c} = {c} + ${16 + i}, " for i, c in enumerate(SUMMARY_COLUMNS))
-    + f"version = version + 1, updated_at = now() WHERE ${16 + len(SUMMARY_COLUMNS)})"
+    + "".join(f"{c} = {c} + ${17 + i}, " for i, c in enumerate(SUMMARY_COLUMNS))
+    + f"version = version + 1, updated_at = now() WHERE ${17 + len(SUMMARY_COLUMNS)})"
 )
 
 _STATE_ROWS = ("SELECT state, applications, interviewed, selected, placed FROM state_counts"
@@ -61,7 +62,7 @@ def _upsert(table: str, key_columns: tuple[str, ...], counted: tuple[str, ...], 
 
 @lru_cache(maxsize=1)
 def _save_statement() -> str:
-    statement, parameter = _SAVE, 17 + len(SUMMARY_COLUMNS)
+    statement, parameter = _SAVE, 18 + len(SUMMARY_COLUMNS)
     for kind, (table, key_columns, counted) in _COUNTER_TABLES.items():
         statement += f", {kind}_moved AS ({_upsert(table, key_columns, counted, parameter)})"
         parameter += len(key_columns) + len(counted)
@@ -117,7 +118,7 @@ class Store:
         once). The summary's version moves when any count does."""
         args: list = [[application_id for application_id, _, _ in projections]]
         for name in ("state", "district", "submitted_at", "stage", "stage_rank", "stage_at", "level", "unit_id",
-                     "ever_scheduled", "outcome", "selected_at", "placed_at", "erased"):
+                     "ever_scheduled", "outcome", "selected_at", "placed_at", "erased", "purged"):
             args.append([getattr(projection, name) for _, projection, _ in projections])
         args.append([phone_hash for _, _, phone_hash in projections])
         summary = counters.get(("summary", ()), {})
@@ -163,9 +164,10 @@ class Store:
         )
 
     async def applicant(self, application_id: uuid.UUID) -> tuple[Projection, str] | None:
-        """A submitted, not-erased application's projection and phone hash (only such have a hash)."""
+        """A submitted, not erased (nor purged) application's projection and phone hash (only such have a hash)."""
         row = await self.conn.fetchrow(
-            "SELECT * FROM applications WHERE application_id = $1 AND phone_hash IS NOT NULL AND NOT erased",
+            "SELECT * FROM applications WHERE application_id = $1 AND phone_hash IS NOT NULL AND NOT erased"
+            " AND NOT purged",
             application_id,
         )
         return (_projection(row), row["phone_hash"]) if row is not None else None

@@ -1,4 +1,5 @@
-"""CLI: `recruit up`, `recruit service NAME`, `recruit migrate`, `recruit simulate`, `recruit status`, `recruit dlq`."""
+"""CLI: `recruit up`, `recruit service NAME`, `recruit migrate`, `recruit simulate`, `recruit status`, `recruit dlq`,
+`recruit purge`."""
 
 from __future__ import annotations
 
@@ -196,6 +197,44 @@ def _print_status(found) -> None:
     for problem in found.problems:
         console.print(f"[red]problem:[/] {problem}")
     console.print("[green]healthy[/]" if found.healthy else "[red]not healthy[/]")
+
+
+@app.command()
+def purge(
+    older_than: str = typer.Option(..., "--older-than", help="e.g. 90d: cases that ended at least this long ago."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only say how many applications would be erased."),
+    data_dir: Path = typer.Option(Path(".recruit"), "--data-dir", help="`recruit up`'s data dir: its run.json "
+                                  "says where intake is, its credentials.json holds an admin token."),
+    intake_url: str = typer.Option(None, "--intake-url", help="intake's address (default: run.json, else :8001)."),
+    staff_token: str = typer.Option(None, envvar="RECRUIT_STAFF_TOKEN", help="an admin Bearer token (default: "
+                                    "STAFF_TOKENS, then credentials.json)."),
+) -> None:
+    """Erase the personal data of applications whose case ended rejected or no_show that long ago (the running
+    intake does it: application.erased with reason retention; every count stays)."""
+    from shared.runtime import operations
+    from shared.runtime.simulate import credentials
+
+    try:
+        days = operations.days_of(older_than)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--older-than") from error
+    token = staff_token or credentials(data_dir)[1]
+    if not token:
+        typer.echo(f"no admin token: set RECRUIT_STAFF_TOKEN or STAFF_TOKENS, or point --data-dir at `recruit up`'s "
+                   f"data dir (no {data_dir / 'credentials.json'})", err=True)
+        raise typer.Exit(2)
+    url = intake_url or operations.intake_url_of(data_dir)
+    try:
+        done = asyncio.run(operations.purge(url, token, days, dry_run=dry_run))
+    except (RuntimeError, OSError) as error:
+        typer.echo(f"purge: {error}", err=True)
+        raise typer.Exit(1) from error
+    except Exception as error:  # httpx's connection errors: say where it looked
+        typer.echo(f"purge: cannot reach intake at {url} ({type(error).__name__})", err=True)
+        raise typer.Exit(1) from error
+    verb = "would be erased (dry run)" if done["dry_run"] else "erased"
+    typer.echo(f"{done['applications']} application(s) whose case ended rejected or no_show at least "
+               f"{done['older_than_days']} days ago {verb}")
 
 
 dlq = typer.Typer(help="Dead letters: list them, and send them back once their cause is fixed.",

@@ -1,11 +1,13 @@
-"""Operations: `recruit status` (readiness, consumer lag, outbox backlog, dead letters) and
-`recruit dlq list|replay`, read from the running system's services, broker and database."""
+"""Operations: `recruit status` (readiness, consumer lag, outbox backlog, dead letters),
+`recruit dlq list|replay`, read from the running system's services, broker and database, and
+`recruit purge`, which asks the running intake to do it."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -279,3 +281,35 @@ def load_target(data_dir: Path, environ: Mapping[str, str]) -> Target:
 
     return Target(services={name: [f"http://127.0.0.1:{port}"] for name, port in SERVICE_PORTS.items()},
                   kafka_bootstrap_servers=servers, database_url=database_url)
+
+
+# --- the retention purge -----------------------------------------------------------------------------
+
+
+def days_of(text: str) -> int:
+    """`90d` (or `90`) -> 90; ValueError for anything else."""
+    found = re.fullmatch(r"\s*(\d{1,5})\s*d?\s*", text)
+    if found is None:
+        raise ValueError(f"{text!r} is not a number of days such as 90d")
+    return int(found.group(1))
+
+
+def intake_url_of(data_dir: Path) -> str:
+    """Where intake listens: `recruit up`'s run.json in `data_dir`, else its default port on this machine."""
+    path = data_dir / RUN_FILE
+    if path.exists():
+        return json.loads(path.read_text())["services"]["intake"][0]
+    from shared.settings import SERVICE_PORTS
+
+    return f"http://127.0.0.1:{SERVICE_PORTS['intake']}"
+
+
+async def purge(intake_url: str, admin_token: str, older_than_days: int, *, dry_run: bool) -> dict:
+    """POST /v1/admin/purge on the running intake; its answer, or RuntimeError with the server's words."""
+    async with httpx.AsyncClient(timeout=600) as client:
+        response = await client.post(f"{intake_url.rstrip('/')}/v1/admin/purge",
+                                     json={"older_than_days": older_than_days, "dry_run": dry_run},
+                                     headers={"Authorization": f"Bearer {admin_token}"})
+    if response.status_code != 200:
+        raise RuntimeError(f"intake answered {response.status_code}: {response.text[:500]}")
+    return response.json()

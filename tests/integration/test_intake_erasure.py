@@ -77,7 +77,7 @@ async def test_an_admin_erases_personal_data_and_intake_publishes_it(stack, inta
     finally:
         await consumer.stop()
     assert event["event_type"] == "application.erased" and event["producer"] == "intake"
-    assert set(event["data"]) == {"erased_at"}
+    assert set(event["data"]) == {"erased_at", "reason"} and event["data"]["reason"] == "request"
 
 
 async def test_the_applicant_erases_with_the_phone_in_any_format(intake, intake_db) -> None:

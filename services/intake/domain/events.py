@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from services.intake.domain.validation import Application
 from shared.events import EVENT_TYPE_OF, ApplicationErased, ApplicationSubmitted
 
 PRODUCER = "intake"
+# Why an application is erased: its applicant's or an admin's request, or the retention purge.
+ErasureReason = Literal["request", "retention"]
 SUBMITTED = EVENT_TYPE_OF[ApplicationSubmitted]
 
 # Compact, non-ASCII as it is: the JSON pydantic writes (Envelope.to_json).
@@ -24,8 +26,8 @@ def submitted_data(application: Application, source: str, submitted_at: datetime
                                 submitted_at=submitted_at)
 
 
-def erased_data(erased_at: datetime) -> ApplicationErased:
-    return ApplicationErased(erased_at=erased_at)
+def erased_data(erased_at: datetime, reason: ErasureReason = "request") -> ApplicationErased:
+    return ApplicationErased(erased_at=erased_at, reason=reason)
 
 
 def submitted_event_json(application_id: str, event_id: str, values: Mapping[str, Any], source: str,
@@ -70,5 +72,7 @@ def scrubbed_submitted_event(envelope_json: str) -> str:
     """An ``application.submitted`` envelope's JSON with its data scrubbed (:func:`scrubbed_submission`), the
     envelope itself (id, type, times) as it was."""
     envelope = json.loads(envelope_json)
+    if not envelope["data"]:  # trimmed by the outbox retention already: nothing left to scrub
+        return envelope_json
     envelope["data"] = scrubbed_submission(envelope["data"])
     return compact_json(envelope)

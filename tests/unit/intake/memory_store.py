@@ -6,7 +6,7 @@ import copy
 import json
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from services.intake.domain.bulk import PreparedRow
@@ -22,6 +22,8 @@ class MemoryStore(MemoryAudit):
         self.audit_rows: list[dict[str, Any]] = []
         self.applications: dict[uuid.UUID, dict[str, Any]] = {}
         self.outbox: list[dict[str, Any]] = []  # in id order: {"id", "event_id", "event_type", "key", "payload"}
+        self.case_outcomes: dict[uuid.UUID, tuple[str, datetime]] = {}
+        self.now = datetime.now(timezone.utc)  # the database's now(), which tests may move
         self.notified = 0
 
     def snapshot(self) -> dict[str, Any]:
@@ -88,6 +90,25 @@ class MemoryStore(MemoryAudit):
         for event in events:
             self._outbox_row(event.event_id, event.event_type, event.kafka_key(), event.to_json())
         self.notified += bool(events)
+
+    async def record_outcomes(self, outcomes: Sequence[tuple[uuid.UUID, str, datetime]]) -> None:
+        assert len({application_id for application_id, _, _ in outcomes}) == len(outcomes), "one per id, as SQL needs"
+        for application_id, outcome, ended_at in outcomes:
+            known = self.case_outcomes.get(application_id)
+            if known is None or ended_at > known[1]:
+                self.case_outcomes[application_id] = (outcome, ended_at)
+
+    def _purgeable(self, older_than: timedelta) -> list[uuid.UUID]:
+        ended = sorted((ended_at, application_id) for application_id, (outcome, ended_at) in self.case_outcomes.items()
+                       if outcome in ("rejected", "no_show") and ended_at < self.now - older_than
+                       and application_id in self.applications and self.applications[application_id]["erased_at"] is None)
+        return [application_id for _, application_id in ended]
+
+    async def count_purgeable(self, older_than: timedelta) -> int:
+        return len(self._purgeable(older_than))
+
+    async def lock_purgeable(self, older_than: timedelta, limit: int) -> list[uuid.UUID]:
+        return self._purgeable(older_than)[:limit]
 
     async def create_bulk_staging(self) -> None:
         pass

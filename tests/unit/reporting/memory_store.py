@@ -36,8 +36,8 @@ class MemoryStore:
                                counters: CounterMoves) -> None:
         for application_id, projection, phone_hash in projections:
             self.projections[application_id] = projection
-            # As the SQL: erasure drops the hash for good; None keeps the one stored.
-            if projection.erased:
+            # As the SQL: erasure (on request or by retention) drops the hash for good; None keeps the one stored.
+            if projection.erased or projection.purged:
                 self.phone_hashes[application_id] = None
             elif phone_hash is not None:
                 self.phone_hashes[application_id] = phone_hash
@@ -63,7 +63,7 @@ class MemoryStore:
     async def applicant(self, application_id: uuid.UUID) -> tuple[Projection, str] | None:
         projection = self.projections.get(application_id)
         phone_hash = self.phone_hashes.get(application_id)
-        if projection is None or phone_hash is None or projection.erased:
+        if projection is None or phone_hash is None or projection.erased or projection.purged:
             return None
         return projection, phone_hash
 

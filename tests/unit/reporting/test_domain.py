@@ -132,3 +132,12 @@ def test_every_day_fills_the_gaps_with_zeros() -> None:
 def test_placement_levels_map_to_stages() -> None:
     assert [stage_for_placement(level) for level in ("state", "district", "block", "waitlist", "none")] == \
         ["placed", "placed", "placed", "waitlisted", "selected"]
+
+
+def test_a_retention_erasure_of_an_ended_case_moves_no_count() -> None:
+    for outcome in ("rejected", "no_show"):
+        ended = Projection().submitted("RJ", "Jaipur", at(0)).completed("RJ", "Jaipur", outcome, at(4))
+        purged = ended.erasure("retention")
+        assert purged.purged and not purged.erased
+        assert delta(ended, purged) == {}, "housekeeping, not a request: not counted as erased"
+        assert delta(ended, ended.erasure("request")) == {("summary", ()): {"erased": 1}}
