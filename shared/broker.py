@@ -17,6 +17,7 @@ from faststream.kafka.annotations import KafkaMessage
 
 from shared.events import TOPICS, Event, InvalidEvent, dead_letter_topic, parse_event
 from shared.metrics import EVENTS_CONSUMED
+from shared.unit_of_work import ConcurrentChange
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +25,8 @@ log = logging.getLogger(__name__)
 # them in its own transaction with their inbox rows (shared.inbox.first_deliveries).
 BatchHandler = Callable[[Sequence[Event]], Awaitable[None]]
 
-# Failures worth waiting out (the database or network is away): retried without limit.
+# Failures worth waiting out (the database or network is away, or another transaction was in the
+# way): retried without limit.
 TRANSIENT_ERRORS = (
     OSError,
     asyncio.TimeoutError,
@@ -34,6 +36,7 @@ TRANSIENT_ERRORS = (
     asyncpg.SerializationError,
     asyncpg.DeadlockDetectedError,
     asyncpg.CannotConnectNowError,
+    ConcurrentChange,
 )
 # Any other failure of a valid-looking event is retried this many times, then dead-lettered,
 # so one poison message cannot stall its partition for ever.

@@ -19,6 +19,11 @@ from shared.events import Event
 S = TypeVar("S")
 
 
+class ConcurrentChange(Exception):
+    """Another transaction changed what this one read (a row it meant to create was created meanwhile):
+    this transaction rolls back and is tried again whole (a consumer retries the batch)."""
+
+
 class UnitOfWork(Generic[S]):
     def __init__(self, pool: asyncpg.Pool, store: Callable[[asyncpg.Connection], S]) -> None:
         self.pool, self.store = pool, store

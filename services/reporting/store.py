@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from functools import lru_cache
 
 import asyncpg
@@ -17,6 +17,7 @@ from services.reporting.domain import (
     Projection,
     aware,
 )
+from shared.unit_of_work import ConcurrentChange
 
 _PROJECTION_COLUMNS = ("state", "district", "submitted_at", "stage", "stage_at", "level", "unit_id",
                        "ever_scheduled", "outcome", "selected_at", "placed_at", "erased", "purged")
@@ -27,23 +28,28 @@ _COUNTER_TABLES = {
     "day": ("daily_counts", ("day", "state"), DAY_COLUMNS),
 }
 
+_SAVED_COLUMNS = ("application_id", "state", "district", "submitted_at", "stage", "stage_rank", "stage_at", "level",
+                  "unit_id", "ever_scheduled", "outcome", "selected_at", "placed_at", "erased", "purged", "phone_hash")
 _SAVE = (
-    "WITH projections AS ("
+    "WITH n AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::int[],"
+    "  $7::timestamptz[], $8::text[], $9::text[], $10::bool[], $11::text[], $12::timestamptz[], $13::timestamptz[],"
+    "  $14::bool[], $15::bool[], $16::text[], $17::bool[]) AS n (" + ", ".join(_SAVED_COLUMNS) + ", new)),"
+    # The hash serves only the applicant's own status look-up; erasure (on request or by retention) removes it.
+    " created AS (INSERT INTO applications (" + ", ".join(_SAVED_COLUMNS) + ")"
+    "  SELECT " + ", ".join(f"n.{c}" for c in _SAVED_COLUMNS[:-1])
+    + ", CASE WHEN n.erased OR n.purged THEN NULL ELSE n.phone_hash END FROM n WHERE n.new"
+    "  ORDER BY n.application_id ON CONFLICT (application_id) DO NOTHING RETURNING 1),"
+    " projections AS ("
     " UPDATE applications a SET state = n.state, district = n.district, submitted_at = n.submitted_at,"
     "  stage = n.stage, stage_rank = n.stage_rank, stage_at = n.stage_at, level = n.level, unit_id = n.unit_id,"
     "  ever_scheduled = n.ever_scheduled, outcome = n.outcome, selected_at = n.selected_at,"
     "  placed_at = n.placed_at, erased = n.erased, purged = n.purged,"
-    # The hash serves only the applicant's own status look-up; erasure (on request or by retention) removes it.
     "  phone_hash = CASE WHEN n.erased OR n.purged THEN NULL ELSE coalesce(n.phone_hash, a.phone_hash) END,"
     "  updated_at = now()"
-    " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::int[], $7::timestamptz[],"
-    "  $8::text[], $9::text[], $10::bool[], $11::text[], $12::timestamptz[], $13::timestamptz[], $14::bool[],"
-    "  $15::bool[], $16::text[]) AS n (application_id, state, district, submitted_at, stage, stage_rank, stage_at,"
-    "  level, unit_id, ever_scheduled, outcome, selected_at, placed_at, erased, purged, phone_hash)"
-    " WHERE a.application_id = n.application_id),"
+    " FROM n WHERE NOT n.new AND a.application_id = n.application_id),"
     " summary_moved AS (UPDATE summary SET "
-    + "".join(f"{c} = {c} + ${17 + i}, " for i, c in enumerate(SUMMARY_COLUMNS))
-    + f"version = version + 1, updated_at = now() WHERE ${17 + len(SUMMARY_COLUMNS)})"
+    + "".join(f"{c} = {c} + ${18 + i}, " for i, c in enumerate(SUMMARY_COLUMNS))
+    + f"version = version + 1, updated_at = now() WHERE ${18 + len(SUMMARY_COLUMNS)})"
 )
 
 _STATE_ROWS = ("SELECT state, applications, interviewed, selected, placed FROM state_counts"
@@ -62,11 +68,11 @@ def _upsert(table: str, key_columns: tuple[str, ...], counted: tuple[str, ...], 
 
 @lru_cache(maxsize=1)
 def _save_statement() -> str:
-    statement, parameter = _SAVE, 18 + len(SUMMARY_COLUMNS)
+    statement, parameter = _SAVE, 19 + len(SUMMARY_COLUMNS)
     for kind, (table, key_columns, counted) in _COUNTER_TABLES.items():
         statement += f", {kind}_moved AS ({_upsert(table, key_columns, counted, parameter)})"
         parameter += len(key_columns) + len(counted)
-    return statement + " SELECT 1"
+    return statement + " SELECT count(*) FROM created"
 
 
 def _projection(row: asyncpg.Record) -> Projection:
@@ -83,44 +89,27 @@ class Store:
         self.conn = conn
 
     async def lock_projections(self, application_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Projection]:
-        """The applications' projections, locked for this transaction; blank ones for new ids.
-
-        Missing rows are created (ON CONFLICT DO NOTHING, so an existing row gets no new version)
-        and existing ones locked, in one round trip, so two transactions touching one application
-        (two replicas) take turns; ids go in sorted order, so two overlapping batches wait for each
-        other rather than deadlock.
-        """
-        ids = sorted(set(application_ids), key=lambda application_id: application_id.int)  # PostgreSQL's uuid order
+        """The stored projections of these applications, locked for this transaction, so two transactions
+        touching one application (two replicas) take turns; an application with none yet is left out
+        (save_projections creates it). Locked in id order, so overlapping batches wait rather than deadlock."""
         rows = await self.conn.fetch(
-            "WITH created AS ("
-            "  INSERT INTO applications (application_id, state)"
-            "  SELECT application_id, '' FROM unnest($1::uuid[]) AS application_id ORDER BY application_id"
-            "  ON CONFLICT (application_id) DO NOTHING RETURNING *),"
-            " locked AS (SELECT * FROM applications WHERE application_id = ANY($1::uuid[])"
-            "  ORDER BY application_id FOR UPDATE)"
-            " SELECT * FROM created UNION ALL SELECT * FROM locked",
-            ids,
-        )
-        found = {row["application_id"]: _projection(row) for row in rows}
-        if len(found) < len(ids):
-            # Created by another transaction after this statement's snapshot was taken: the
-            # insert waited for it to commit, and a new statement sees the row and locks it.
-            rows = await self.conn.fetch(
-                "SELECT * FROM applications WHERE application_id = ANY($1::uuid[]) ORDER BY application_id FOR UPDATE",
-                [application_id for application_id in ids if application_id not in found])
-            found.update((row["application_id"], _projection(row)) for row in rows)
-        return found
+            "SELECT * FROM applications WHERE application_id = ANY($1::uuid[]) ORDER BY application_id FOR UPDATE",
+            list(set(application_ids)))
+        return {row["application_id"]: _projection(row) for row in rows}
 
     async def save_projections(self, projections: Sequence[tuple[uuid.UUID, Projection, str | None]],
-                               counters: CounterMoves) -> None:
-        """Store each (application_id, projection, phone hash or None to keep the one stored) and add
-        `counters` to the counter tables, in one statement (its text never changes, so it is prepared
-        once). The summary's version moves when any count does."""
+                               counters: CounterMoves, created: Collection[uuid.UUID]) -> None:
+        """Store each (application_id, projection, phone hash or None to keep the one stored), creating the
+        rows of `created` (those lock_projections did not find), and add `counters` to the counter tables,
+        in one statement (its text never changes, so it is prepared once). The summary's version moves when
+        any count does. ConcurrentChange when another transaction created one of `created` meanwhile: its
+        projection was moved from a blank one, so the whole batch must be tried again."""
+        created = set(created)
         args: list = [[application_id for application_id, _, _ in projections]]
-        for name in ("state", "district", "submitted_at", "stage", "stage_rank", "stage_at", "level", "unit_id",
-                     "ever_scheduled", "outcome", "selected_at", "placed_at", "erased", "purged"):
+        for name in _SAVED_COLUMNS[1:-1]:
             args.append([getattr(projection, name) for _, projection, _ in projections])
         args.append([phone_hash for _, _, phone_hash in projections])
+        args.append([application_id in created for application_id, _, _ in projections])
         summary = counters.get(("summary", ()), {})
         args += [summary.get(c, 0) for c in SUMMARY_COLUMNS]
         args.append(any(any(columns.values()) for columns in counters.values()))
@@ -132,7 +121,9 @@ class Store:
                 args.append([key[k] for key, _ in rows])
             for c in counted:
                 args.append([columns.get(c, 0) for _, columns in rows])
-        await self.conn.execute(_save_statement(), *args)
+        inserted = await self.conn.fetchval(_save_statement(), *args)
+        if inserted < sum(1 for application_id, _, _ in projections if application_id in created):
+            raise ConcurrentChange("an application's projection was created by another transaction")
 
     async def summary_version(self) -> int:
         return await self.conn.fetchval("SELECT version FROM summary")

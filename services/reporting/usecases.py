@@ -14,13 +14,14 @@ from shared.events import ApplicationSubmitted, Event, runs_by_type
 from shared.unit_of_work import UnitOfWork
 
 CONSUMER = "reporting"  # the inbox's consumer name: an event is applied once per name
+BLANK = domain.Projection()  # an application reporting has not heard of yet
 
 
 async def apply_events(uow: UnitOfWork[Store], events: Sequence[Event], phone_hash_key: bytes,
                        *, consumer: str = CONSUMER) -> int:
     """Apply a consumer batch to the projections and counters in one transaction with its inbox rows;
     returns how many events were new. Three statements whatever the batch's size (the inbox claim,
-    locking the batch's projections, saving them with the counters' summed changes): each projection
+    locking the batch's stored projections, saving them, new ones created, with the counters' summed changes): each projection
     moves in memory event by event in delivery order, and the per-event changes to the counters
     telescope, so the counters end where applying the events one at a time would leave them.
 
@@ -29,7 +30,8 @@ async def apply_events(uow: UnitOfWork[Store], events: Sequence[Event], phone_ha
     async with uow.first_deliveries(consumer, events) as (store, new):
         if not new:
             return 0
-        before = await store.lock_projections([envelope.application_id for envelope, _ in new])
+        stored = await store.lock_projections([envelope.application_id for envelope, _ in new])
+        before = {envelope.application_id: stored.get(envelope.application_id, BLANK) for envelope, _ in new}
         after = dict(before)
         for event_type, run in runs_by_type(new):
             move = domain.move_of(event_type)
@@ -44,7 +46,7 @@ async def apply_events(uow: UnitOfWork[Store], events: Sequence[Event], phone_ha
         if saved:
             counters = domain.summed_delta((before[application_id], projection)
                                            for application_id, projection, _ in saved)
-            await store.save_projections(saved, counters)
+            await store.save_projections(saved, counters, created=before.keys() - stored.keys())
         return len(new)
 
 

@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from services.reporting import usecases
+from services.reporting.domain import Projection
 from services.reporting.store import Store
 from shared.events import (
     ApplicationErased,
@@ -32,7 +33,7 @@ from shared.events import (
     new_event,
 )
 from shared.india_time import IST
-from shared.unit_of_work import UnitOfWork
+from shared.unit_of_work import ConcurrentChange, UnitOfWork
 from tests.support import PHONE_HASH_KEY, migrated_pool
 
 # 18:00 UTC is 23:30 IST: stories starting here cross Indian midnights that UTC days would not.
@@ -316,24 +317,29 @@ async def test_no_personal_data_in_reporting_tables(pool) -> None:
     assert await pool.fetchval("SELECT phone_hash FROM applications") is None
 
 
-async def test_two_replicas_opening_one_new_application_take_turns(pool) -> None:
-    """Replica A creates an application's projection and holds it uncommitted; replica B, wanting the
-    same new application, waits, then locks and reads A's committed row, not a blank of its own."""
+async def test_two_replicas_creating_one_application_never_lose_a_move(pool) -> None:
+    """Replicas A and B both hear first of one application: each moves it from a blank projection. A
+    creates the row; B's create waits for A's transaction, then fails with ConcurrentChange (its move
+    was from a blank that no longer holds), so B's batch is rolled back and tried again on A's row."""
     await reset(pool)
     application_id = uuid.uuid4()
+    queued = Projection().moved("RJ", "queued", START)
+    submitted = Projection().submitted("RJ", "Jaipur", START)
     async with pool.acquire() as first, pool.acquire() as second:
         async with first.transaction():
-            created = await Store(first).lock_projections([application_id])
-            assert created[application_id].state == ""
-            await first.execute("UPDATE applications SET state = 'RJ', stage = 'queued' WHERE application_id = $1",
-                                application_id)
+            assert await Store(first).lock_projections([application_id]) == {}
+            await Store(first).save_projections([(application_id, queued, None)], {}, created={application_id})
 
             async def second_replica():
                 async with second.transaction():
-                    return await Store(second).lock_projections([application_id])
+                    assert await Store(second).lock_projections([application_id]) == {}
+                    await Store(second).save_projections([(application_id, submitted, None)], {},
+                                                         created={application_id})
 
             waiting = asyncio.create_task(second_replica())
             await asyncio.sleep(0.3)
-            assert not waiting.done(), "the second replica must wait for the first's transaction"
-        seen = await asyncio.wait_for(waiting, 5)
-    assert (seen[application_id].state, seen[application_id].stage) == ("RJ", "queued")
+            assert not waiting.done(), "the second replica's create must wait for the first's transaction"
+        with pytest.raises(ConcurrentChange):
+            await asyncio.wait_for(waiting, 5)
+    async with pool.acquire() as conn, conn.transaction():
+        assert await Store(conn).lock_projections([application_id]) == {application_id: queued}

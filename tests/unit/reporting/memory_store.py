@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timezone
 
 from services.reporting.domain import (
@@ -13,6 +13,7 @@ from services.reporting.domain import (
     CounterMoves,
     Projection,
 )
+from shared.unit_of_work import ConcurrentChange
 from tests import support
 
 
@@ -27,15 +28,16 @@ class MemoryStore:
         self.version = 0
 
     async def lock_projections(self, application_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Projection]:
-        for application_id in application_ids:
-            self.projections.setdefault(application_id, Projection())
-            self.phone_hashes.setdefault(application_id, None)
-        return {application_id: self.projections[application_id] for application_id in set(application_ids)}
+        return {application_id: self.projections[application_id] for application_id in set(application_ids)
+                if application_id in self.projections}
 
     async def save_projections(self, projections: Sequence[tuple[uuid.UUID, Projection, str | None]],
-                               counters: CounterMoves) -> None:
+                               counters: CounterMoves, created: Collection[uuid.UUID]) -> None:
+        if any(application_id in self.projections for application_id, _, _ in projections if application_id in created):
+            raise ConcurrentChange("created meanwhile")
         for application_id, projection, phone_hash in projections:
             self.projections[application_id] = projection
+            self.phone_hashes.setdefault(application_id, None)
             # As the SQL: erasure (on request or by retention) drops the hash for good; None keeps the one stored.
             if projection.erased or projection.purged:
                 self.phone_hashes[application_id] = None
