@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     inbox_retention_days: float = Field(7.0, gt=0)
     inbox_prune_seconds: float = Field(3600.0, gt=0)
     db_pool_max: int = Field(10, ge=2)
+    # `recruit up` recycles the embedded broker (memory only; this Tansu build can neither delete records
+    # nor apply retention) once its resident memory passes this many MB; 0 never recycles it.
+    broker_max_rss_mb: int = Field(1024, ge=0)
     log_level: str = "INFO"
 
     @model_validator(mode="after")
