@@ -310,8 +310,9 @@ class Supervisor:
                 continue
             if (self.infra.kafka is not None and broker_limit and self.infra.kafka.rss_mb() > broker_limit
                     and time.monotonic() - self.infra.kafka.started_at > BROKER_RECYCLE_MIN_SECONDS):
-                console.print(f"embedded broker at {self.infra.kafka.rss_mb():.0f} MB, over BROKER_MAX_RSS_MB="
-                              f"{broker_limit}: recycling it and the services")
+                # One short line: an 80-column terminal must not wrap it.
+                console.print(f"embedded broker at {self.infra.kafka.rss_mb():.0f} MB > BROKER_MAX_RSS_MB="
+                              f"{broker_limit}: recycling it")
                 self._restart_broker(env, recycle=True)
                 continue
             now = time.monotonic()
@@ -349,7 +350,7 @@ class Supervisor:
         for service in self.services:
             service.next_start = 0.0
             service.start(self.service_env(service.name, env))
-        console.print(f"services started again {time.monotonic() - started:.1f} s after the broker went")
+        console.print(f"services starting again, {time.monotonic() - started:.1f} s after the broker went")
 
     def _restart_postgres(self) -> None:
         """The embedded PostgreSQL died: start it again on the same data and socket. The services keep
