@@ -185,6 +185,9 @@ class RecruitUp:
             if str(self.data_dir) in cmdline or any(f"--port {self.port_base + i} " in cmdline + " "
                                                     for i in range(16)):
                 with contextlib.suppress(psutil.Error):
+                    # intake=N's uvicorn workers carry no port in their command line: their parent's does.
+                    for child in proc.children(recursive=True):
+                        child.kill()
                     proc.kill()
 
 

@@ -231,6 +231,9 @@ def test_replicas_share_the_work_through_kills_and_an_added_replica(recruit_up) 
     joined = min(t for t in assignments(added_log, "reporting") if t > added_at)
     print(f"reporting replica added: it had its share {joined - added_at:.1f} s after it was started")
     print(f"events applied once each: {found['applied']}; lost 0, twice 0")
+    intake_workers = psutil.Process(service_pid(up.port_base)).children(recursive=True)
+    assert up.stop() == 0, "SIGTERM stops every replica and worker"
+    assert not [p for p in intake_workers if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
 
 
 @pytest.mark.slow
