@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # (where npm exists: without node those tests skip and say so).
 PARSER := tests/contract/node/node_modules/.package-lock.json
 
-.PHONY: install up test bench clean
+.PHONY: install up test test-slow bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,9 @@ up: $(STAMP)
 
 test: $(STAMP) $(PARSER)
 	$(BIN)/pytest $(ARGS)
+
+test-slow: $(STAMP)
+	$(BIN)/pytest -m slow $(ARGS)
 
 bench: $(STAMP)
 	for script in bench/*.py; do $(BIN)/python $$script || exit 1; done

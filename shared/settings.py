@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     # no_show this many days ago (SPEC "Operations"); unset: only `recruit purge` does it.
     purge_after_days: int | None = Field(None, ge=1)
     db_pool_max: int = Field(10, ge=2)
+    # `recruit up` recycles the embedded broker (memory only; this Tansu build can neither delete records
+    # nor apply retention) once its resident memory passes this many MB; 0 never recycles it.
+    broker_max_rss_mb: int = Field(1024, ge=0)
     log_level: str = "INFO"
 
     @model_validator(mode="after")

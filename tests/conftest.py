@@ -143,8 +143,9 @@ def recruit_up(tmp_path: Path) -> Iterator[callable]:
     """Factory of `recruit up` runs on this test's data dir; all are killed at teardown."""
     runs: list[RecruitUp] = []
 
-    def start(data_dir: Path | None = None, port_base: int | None = None, env: dict | None = None) -> RecruitUp:
-        run = RecruitUp(data_dir or tmp_path / "data", port_base or free_port_base(), env)
+    def start(data_dir: Path | None = None, port_base: int | None = None, env: dict | None = None,
+              args: tuple[str, ...] = ()) -> RecruitUp:
+        run = RecruitUp(data_dir or tmp_path / "data", port_base or free_port_base(), env, args)
         runs.append(run)
         return run.start()
 

