@@ -79,6 +79,11 @@ class Settings(BaseSettings):
     inbox_prune_seconds: float = Field(3600.0, gt=0)
     db_pool_max: int = Field(10, ge=2)
     log_level: str = "INFO"
+    # Tracing (shared/tracing.py): spans exported by OTLP to this collector (the exporter also reads the other
+    # standard OTEL_EXPORTER_OTLP_* variables), and/or appended as JSON lines to this file (a test and debug aid).
+    # Neither set: no tracer provider, nothing traced.
+    otel_exporter_otlp_endpoint: str = ""
+    trace_file: Path | None = None
 
     @model_validator(mode="after")
     def _secrets_from_files(self) -> "Settings":
