@@ -54,12 +54,18 @@ def key_schema(event_type: str) -> dict[str, Any]:
     return {"type": "string", "format": "uuid", "description": "the application id (application_id)"}
 
 
+TRACEPARENT_PATTERN = "^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"
+
+
 def headers_schema(event_type: str) -> dict[str, Any]:
     # Open to more headers: the relay may add others (trace context), and a consumer ignores them.
     return {
         "type": "object",
         "properties": {"event_type": {"type": "string", "const": event_type,
-                                      "description": "the envelope's event_type, readable without decoding it"}},
+                                      "description": "the envelope's event_type, readable without decoding it"},
+                       "traceparent": {"type": "string", "pattern": TRACEPARENT_PATTERN,
+                                       "description": "W3C trace context of the span that wrote the event; only "
+                                                      "when the producing service traces (shared/tracing.py)"}},
         "required": ["event_type"],
     }
 

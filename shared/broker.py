@@ -15,6 +15,7 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
+from shared import tracing
 from shared.events import TOPICS, Event, InvalidEvent, dead_letter_topic, parse_event
 from shared.metrics import EVENTS_CONSUMED
 from shared.unit_of_work import ConcurrentChange
@@ -138,7 +139,8 @@ class Consumer:
 
     async def apply_batch(self, valid: Sequence[tuple[object, Event]]) -> None:
         try:
-            await self.handle([event for _, event in valid])
+            with tracing.consuming(self.group, valid):
+                await self.handle([event for _, event in valid])
         except TRANSIENT_ERRORS:
             raise
         except Exception as error:
@@ -155,7 +157,8 @@ class Consumer:
             rejected.append((record, f"handler failed {MAX_ATTEMPTS} times"))
             return
         try:
-            await self.handle([event])
+            with tracing.consuming(self.group, [(record, event)]):
+                await self.handle([event])
         except TRANSIENT_ERRORS:
             raise
         except Exception as error:

@@ -11,6 +11,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 from murmurhash2 import murmurhash2
 
+from shared import tracing
 from shared.events import Envelope
 from shared.metrics import OUTBOX_PUBLISHED
 
@@ -19,6 +20,7 @@ log = logging.getLogger(__name__)
 NOTIFY_CHANNEL = "outbox"
 MAX_BACKOFF_SECONDS = 10.0
 KAFKA_MURMUR2_SEED = 0x9747B28C
+COLUMNS = ("event_id", "event_type", "topic", "key", "payload")
 
 
 def kafka_partition(key: bytes, partition_count: int) -> int:
@@ -35,14 +37,16 @@ async def add_events(conn: asyncpg.Connection, events: Sequence[Envelope]) -> No
     if not events:
         return
     rows = [(e.event_id, e.event_type, e.topic, e.kafka_key(), e.to_json()) for e in events]
+    columns = COLUMNS
+    if (traceparents := tracing.traceparents_of(events)) is not None:  # None, and no column, when tracing is off
+        rows, columns = [(*row, tp) for row, tp in zip(rows, traceparents)], (*COLUMNS, "traceparent")
     if len(rows) > 50:
         # COPY is several times faster than INSERT for bulk imports.
-        await conn.copy_records_to_table(
-            "outbox", records=rows, columns=["event_id", "event_type", "topic", "key", "payload"]
-        )
+        await conn.copy_records_to_table("outbox", records=rows, columns=columns)
     else:
         await conn.executemany(
-            "INSERT INTO outbox (event_id, event_type, topic, key, payload) VALUES ($1, $2, $3, $4, $5)",
+            f"INSERT INTO outbox ({', '.join(columns)})"
+            f" VALUES ({', '.join(f'${n}' for n in range(1, len(columns) + 1))})",
             rows,
         )
     # NOTIFY is delivered at commit, so the relay wakes exactly when the rows become visible.
@@ -103,7 +107,7 @@ class OutboxRelay:
             if not await conn.fetchval("SELECT pg_try_advisory_xact_lock(hashtext(current_schema() || '.outbox'))"):
                 return 0
             rows = await conn.fetch(
-                "SELECT id, topic, key, payload, event_type FROM outbox"
+                "SELECT id, topic, key, payload, event_type, traceparent FROM outbox"
                 " WHERE published_at IS NULL ORDER BY id LIMIT $1",
                 self.batch_size,
             )
@@ -128,6 +132,7 @@ class OutboxRelay:
         keyed send() would choose; rows are appended in id order and aiokafka keeps one batch in
         flight per partition, so a key's events keep their order.
         """
+        traced = tracing.enabled()  # the row's W3C context rides along as a `traceparent` header
         partition_counts: dict[str, int] = {}
         open_batches: dict[tuple[str, int], object] = {}
         sends = []
@@ -137,6 +142,8 @@ class OutboxRelay:
                 partition_counts[topic] = len(await self.producer.partitions_for(topic))
             partition = kafka_partition(key, partition_counts[topic])
             value, headers = row["payload"].encode(), [("event_type", row["event_type"].encode())]
+            if traced and row["traceparent"]:
+                headers.append((tracing.TRACEPARENT, row["traceparent"].encode()))
             batch = open_batches.get((topic, partition))
             if batch is None or batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
                 if batch is not None:  # full: send it and start the next one

@@ -13,7 +13,7 @@ from datetime import timedelta
 import asyncpg
 from faststream.kafka import KafkaBroker
 
-from shared import db, inbox
+from shared import db, inbox, tracing
 from shared.broker import BatchHandler, Consumer, ensure_topics, make_broker, make_producer
 from shared.events import CONSUMED_TOPICS, EVENT_TYPE_OF, EVENTS, EventData
 from shared.outbox import OutboxRelay
@@ -44,6 +44,7 @@ class Runtime:
         aiokafka_log = logging.getLogger("aiokafka")
         aiokafka_log.setLevel(max(logging.INFO, aiokafka_log.getEffectiveLevel()))
         self.broker = make_broker(self.settings.kafka_bootstrap_servers or "localhost:9092", self.service)
+        tracing.setup(self.service, self.settings.otel_exporter_otlp_endpoint, self.settings.trace_file)
 
     def db(self) -> asyncpg.Pool:
         assert self.pool is not None, "the pool exists once the service has started"
@@ -97,6 +98,7 @@ class Runtime:
             await self._producer.stop()
         if self.pool is not None:
             await self.pool.close()
+        tracing.flush()
         log.info("%s stopped", self.service)
 
 

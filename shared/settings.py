@@ -90,6 +90,11 @@ class Settings(BaseSettings):
     # nor apply retention) once its resident memory passes this many MB; 0 never recycles it.
     broker_max_rss_mb: int = Field(1024, ge=0)
     log_level: str = "INFO"
+    # Tracing (shared/tracing.py): spans exported by OTLP to this collector (the exporter also reads the other
+    # standard OTEL_EXPORTER_OTLP_* variables), and/or appended as JSON lines to this file (a test and debug aid).
+    # Neither set: no tracer provider, nothing traced.
+    otel_exporter_otlp_endpoint: str = ""
+    trace_file: Path | None = None
 
     @model_validator(mode="after")
     def _secrets_from_files(self) -> "Settings":

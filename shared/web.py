@@ -26,7 +26,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Lifespan, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from shared import json_input
+from shared import json_input, tracing
 from shared.asyncapi import document as asyncapi_document
 from shared.errors import (
     MAX_BODY_KIB,
@@ -244,6 +244,7 @@ def service_app(runtime: Runtime, *, lifespan: Lifespan[FastAPI], title: str,
     app.add_exception_handler(RequestValidationError, validation_failed)
     app.add_exception_handler(HTTPException, http_error)
     app.openapi = shared_error_openapi(app)  # type: ignore[method-assign]
+    tracing.instrument(app)
     app.mount("/fonts", StaticFiles(directory=FONTS), name="fonts")
 
     @app.get("/healthz", tags=["operations"])

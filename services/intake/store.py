@@ -142,7 +142,7 @@ class Store(ServiceStore):
             " ON COMMIT DELETE ROWS"
         )
 
-    async def add_bulk_rows(self, rows: Sequence[PreparedRow]) -> int:
+    async def add_bulk_rows(self, rows: Sequence[PreparedRow], traceparent: str | None = None) -> int:
         """COPY prepared rows into staging and move them by one statement: the new ones into applications,
         and their application.submitted events into the outbox, in row order; returns how many were new.
 
@@ -151,7 +151,8 @@ class Store(ServiceStore):
         than being read out of the event JSON (as ROW_FROM_EVENT does for a single post): parsing 100,000
         envelopes as jsonb was half of PostgreSQL's time in an import. The events are written INSERT ...
         SELECT from staging rather than with shared.outbox.add_events, as they are already in the database:
-        the rows are the ones add_events writes (Envelope.to_json, key = the application id).
+        the rows are the ones add_events writes (Envelope.to_json, key = the application id), all carrying the
+        batch's `traceparent` (shared.tracing; None when tracing is off).
         """
         await self.conn.copy_records_to_table("bulk_staged_rows", columns=("row_no", *BULK_COLUMNS), records=rows)
         status = await self.conn.execute(
@@ -161,10 +162,10 @@ class Store(ServiceStore):
             "    block, age, details::jsonb, source, submitted_at, event_id"
             "   FROM bulk_staged_rows ORDER BY phone_hash, row_no"
             "   ON CONFLICT (phone_hash) DO NOTHING RETURNING application_id)"
-            " INSERT INTO outbox (event_id, event_type, topic, key, payload)"
-            "  SELECT event_id, $1, $2, application_id::text, payload"
+            " INSERT INTO outbox (event_id, event_type, topic, key, payload, traceparent)"
+            "  SELECT event_id, $1, $2, application_id::text, payload, $3"
             "  FROM bulk_staged_rows JOIN accepted USING (application_id) ORDER BY row_no",
-            SUBMITTED, APPLICATIONS_SUBMITTED,
+            SUBMITTED, APPLICATIONS_SUBMITTED, traceparent,
         )
         await self.conn.execute("TRUNCATE bulk_staged_rows")
         return int(status.split()[-1])

@@ -15,7 +15,7 @@ from services.intake.domain import events
 from services.intake.domain.bulk import PreparedRow
 from services.intake.domain.validation import FieldError, validate_application
 from services.intake.store import Store
-from shared import audit
+from shared import audit, tracing
 from shared.auth import Staff
 from shared.events import Envelope, Event, ScreeningCompleted, new_event
 from shared.phone import mask_phone, normalize_phone, phone_hash
@@ -224,7 +224,8 @@ async def import_applications(uow: UnitOfWork[Store], batches: AsyncIterable[Seq
         async for rows in batches:
             if rows:
                 valid += len(rows)
-                accepted += await store.add_bulk_rows(rows)
+                with tracing.span("intake import batch", rows=len(rows)):  # one span a batch, not a row
+                    accepted += await store.add_bulk_rows(rows, tracing.current_traceparent())
         if accepted:
             await store.analyze_unpublished_outbox()
         await store.notify_outbox()

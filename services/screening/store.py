@@ -95,24 +95,30 @@ class Store(ServiceStore):
 
     # --- cases -----------------------------------------------------------------------------------
 
-    async def open_cases(self, cases: Sequence[NewCase]) -> set[uuid.UUID]:
+    async def open_cases(self, cases: Sequence[NewCase], traceparents: Sequence[str | None] | None = None
+                         ) -> set[uuid.UUID]:
         """Open each new case with the status of its event; an application that has a case or was
-        erased is skipped, as is an application's second entry. The ids of the cases opened."""
+        erased is skipped, as is an application's second entry. The ids of the cases opened. Each case keeps
+        its application's trace context (`traceparents`, in the order of `cases`; None when tracing is off)."""
         rows = await self.conn.fetch(
             "INSERT INTO cases (application_id, state, district, block, full_name, phone, email, submitted_at,"
-            "  status)"
+            "  status, traceparent)"
             " SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
-            "  $7::text[], $8::timestamptz[], $9::text[]) AS new (application_id, state, district, block,"
-            "  full_name, phone, email, submitted_at, status)"
+            "  $7::text[], $8::timestamptz[], $9::text[], $10::text[]) AS new (application_id, state, district, block,"
+            "  full_name, phone, email, submitted_at, status, traceparent)"
             " WHERE NOT EXISTS (SELECT FROM erased WHERE erased.application_id = new.application_id)"
             " ON CONFLICT DO NOTHING RETURNING application_id",
             [c.application_id for c in cases], [c.application.state for c in cases],
             [c.application.district for c in cases], [c.application.block for c in cases],
             [c.application.full_name for c in cases], [c.application.phone for c in cases],
             [c.application.email for c in cases], [c.application.submitted_at for c in cases],
-            [c.queued.status for c in cases],
+            [c.queued.status for c in cases], traceparents,
         )
         return {row["application_id"] for row in rows}
+
+    async def case_traceparent(self, application_id: uuid.UUID) -> str | None:
+        """The trace context the case's application arrived in (shared.tracing), if it was traced."""
+        return await self.conn.fetchval("SELECT traceparent FROM cases WHERE application_id = $1", application_id)
 
     async def remember_erased(self, application_id: uuid.UUID, erased_at: datetime) -> None:
         await self.conn.execute(

@@ -11,7 +11,7 @@ from typing import NamedTuple, Protocol
 
 from services.screening import domain
 from services.screening.store import DECIDED_START, INTERVIEWS_START, QUEUE_START, Store
-from shared import audit
+from shared import audit, tracing
 from shared.events import ApplicationErased, ApplicationSubmitted, Event, EventData, new_event, runs_by_type
 from shared.india_time import today_in_india
 from shared.unit_of_work import UnitOfWork
@@ -62,7 +62,8 @@ async def schedule_interview(uow: UnitOfWork[Store], scope: Scope, application_i
         case = await _case_to_change(store, application_id, scope)
         scheduled = domain.schedule(case, interview_at, interviewer)
         await store.schedule_interview(application_id, interview_at, interviewer)
-        await store.add_events([new_event(PRODUCER, application_id, scheduled)])
+        async with tracing.continuing("screening interview scheduled", lambda: store.case_traceparent(application_id)):
+            await store.add_events([new_event(PRODUCER, application_id, scheduled)])
         # No interviewer name: the audit holds no names (the event carries it for those who need it).
         await store.record_audit(audit.actor_of(scope), "interview.scheduled", str(application_id),
                                  {"state": case.state, "status": case.status},
@@ -79,7 +80,8 @@ async def record_result(uow: UnitOfWork[Store], scope: Scope, application_id: uu
         decision = domain.decide(case, rubric, threshold, interviewer)
         await store.record_result(application_id, decision.outcome, decision.score, decision.rubric, interviewer,
                                   scope.fingerprint)
-        await store.add_events([new_event(PRODUCER, application_id, decision.completed)])
+        async with tracing.continuing("screening interview result", lambda: store.case_traceparent(application_id)):
+            await store.add_events([new_event(PRODUCER, application_id, decision.completed)])
         await store.record_audit(audit.actor_of(scope), "interview.result", str(application_id),
                                  {"state": case.state, "status": case.status},
                                  {"state": case.state, "status": decision.outcome, "score": decision.score,
@@ -250,7 +252,7 @@ async def open_cases(store: Store, submissions: Sequence[Event], today: date | N
     await store.lock_calendar(exclusive=False)
     calendar, today = await store.election_calendar(), today or today_in_india()
     cases = [domain.new_case(envelope.application_id, data, today, calendar) for envelope, data in submissions]
-    opened = await store.open_cases(cases)
+    opened = await store.open_cases(cases, tracing.traceparents_of(cases))
     await store.add_events([new_event(PRODUCER, application_id, queued)
                             for application_id, queued in domain.opened_events(cases, opened)])
 

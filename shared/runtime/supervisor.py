@@ -35,7 +35,9 @@ MAX_RESTART_DELAY = 30.0
 # A recycled broker is given this long before the next recycle, so a limit below what an empty
 # broker with the services' topics holds cannot turn into a restart loop.
 BROKER_RECYCLE_MIN_SECONDS = 30.0
-CONSUMERS = tuple(name for name in SERVICES if name in CONSUMED_TOPICS)
+# The services whose replicas are processes of their own on ports after the four. intake's are workers
+# of its one process on its one port (SPEC: intake takes HTTP; each worker also joins intake's consumer group).
+REPLICATED = tuple(name for name in SERVICES if name in CONSUMED_TOPICS and name != "intake")
 
 
 def parse_replicas(text: str) -> dict[str, int]:
@@ -239,10 +241,10 @@ class Supervisor:
         intake=N as N workers of its one process."""
         logs = self.data_dir / "logs"
         processes = [ServiceProcess(name, self.port_base + i, self.host, logs / f"{name}.log",
-                                    workers=self.replicas.get(name, 1) if name not in CONSUMERS else 1)
+                                    workers=self.replicas.get(name, 1) if name not in REPLICATED else 1)
                      for i, name in enumerate(SERVICES)]
         port = self.port_base + len(SERVICES)
-        for name in CONSUMERS:
+        for name in REPLICATED:
             for replica in range(2, self.replicas.get(name, 1) + 1):
                 processes.append(ServiceProcess(name, port, self.host, logs / f"{name}-{replica}.log", replica))
                 port += 1

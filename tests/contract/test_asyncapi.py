@@ -106,11 +106,22 @@ class Record:
         self.headers = headers if headers is not None else [("event_type", envelope.event_type.encode())]
 
 
+TRACEPARENT = b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+
 def test_envelopes_as_the_relay_sends_them_match_every_document(documents) -> None:
     by_topic = schemas_by_topic(documents)
     records = [Record(new_event("test", uuid.uuid4(), data, occurred_at=NOW)) for data in ONE_OF_EACH]
     assert {r.topic for r in records} == set(by_topic) == {topic for topic, _ in EVENTS.values()}
     assert record_violations(by_topic, records) == []
+    # A traced service's relay adds the W3C trace context (shared/tracing.py); a malformed one is refused.
+    envelopes = [new_event("test", uuid.uuid4(), data, occurred_at=NOW) for data in ONE_OF_EACH]
+    traced = [Record(e, headers=[("event_type", e.event_type.encode()), ("traceparent", TRACEPARENT)])
+              for e in envelopes]
+    assert record_violations(by_topic, traced) == []
+    torn = Record(envelopes[0], headers=[("event_type", envelopes[0].event_type.encode()),
+                                         ("traceparent", b"00-not-a-context")])
+    assert any("headers" in problem for problem in record_violations(by_topic, [torn]))
 
 
 def test_what_the_documents_refuse_a_consumer_refuses_too(documents) -> None:

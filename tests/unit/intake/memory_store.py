@@ -113,7 +113,7 @@ class MemoryStore(MemoryAudit):
     async def create_bulk_staging(self) -> None:
         pass
 
-    async def add_bulk_rows(self, rows: Sequence[PreparedRow]) -> int:
+    async def add_bulk_rows(self, rows: Sequence[PreparedRow], traceparent: str | None = None) -> int:
         accepted = 0
         for (_, application_id, event_id, phone_hash, phone, full_name, email, state, district, block, age, details,
              source, submitted_at, payload) in sorted(rows, key=lambda row: row[0]):

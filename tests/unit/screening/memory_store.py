@@ -66,7 +66,8 @@ class MemoryStore(MemoryAudit):
             self.cases[application_id]["status"] = "queued"
         return due[:limit]
 
-    async def open_cases(self, cases: Sequence[NewCase]) -> set[uuid.UUID]:
+    async def open_cases(self, cases: Sequence[NewCase], traceparents: Sequence[str | None] | None = None
+                         ) -> set[uuid.UUID]:
         opened = set()
         for new in cases:
             if new.application_id in self.cases or new.application_id in self.erased:
