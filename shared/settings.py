@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     inbox_retention_days: float = Field(7.0, gt=0)
     inbox_prune_seconds: float = Field(3600.0, gt=0)
     db_pool_max: int = Field(10, ge=2)
+    # How often each service sets its gauges (readiness, pool, outbox backlog, consumer lag, dead letters).
+    metrics_poll_seconds: float = Field(5.0, gt=0)
     log_level: str = "INFO"
 
     @model_validator(mode="after")
