@@ -50,6 +50,8 @@ async def group_reader(servers: str, group: str, client_id: str) -> AIOKafkaCons
 
 
 async def partitions_of(reader: AIOKafkaConsumer, topics: Sequence[str]) -> list[TopicPartition]:
+    """The partitions of `topics`; on a reader that has not been assigned partitions yet (once assigned, its
+    metadata keeps only those topics: ask for every topic needed in one call, before log_ends)."""
     await reader.topics()  # refreshes metadata, so partitions_for_topic knows every topic
     return [TopicPartition(topic, p) for topic in topics for p in sorted(reader.partitions_for_topic(topic) or ())]
 
@@ -61,7 +63,13 @@ async def group_lag(plain: AIOKafkaConsumer, group: AIOKafkaConsumer, topics: Se
     partitions = await partitions_of(plain, topics)
     ends = await log_ends(plain, partitions)
     starts = await plain.beginning_offsets(partitions)
-    lag = dict.fromkeys(topics, 0)
+    return dict.fromkeys(topics, 0) | await behind(group, partitions, ends, starts)
+
+
+async def behind(group: AIOKafkaConsumer, partitions: Sequence[TopicPartition], ends: dict[TopicPartition, int],
+                 starts: dict[TopicPartition, int]) -> dict[str, int]:
+    """group_lag from log ends and starts already read (one reading for several groups)."""
+    lag = {tp.topic: 0 for tp in partitions}
     for tp in partitions:
         committed = await group.committed(tp)
         lag[tp.topic] += max(0, ends[tp] - (committed if committed is not None else starts[tp]))

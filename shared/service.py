@@ -16,6 +16,8 @@ from faststream.kafka import KafkaBroker
 from shared import db, inbox, tracing
 from shared.broker import BatchHandler, Consumer, ensure_topics, make_broker, make_producer
 from shared.events import CONSUMED_TOPICS, EVENT_TYPE_OF, EVENTS, EventData
+from shared.measurements import KafkaReadings, measure_outbox, measure_pool
+from shared.metrics import READY
 from shared.outbox import OutboxRelay
 from shared.retention import trim_outbox_payloads
 from shared.settings import Settings
@@ -63,6 +65,17 @@ class Runtime:
             self.broker.publisher(topic, title=f"{self.service}:{topic}",
                                   description=f"{event_type} events inside the SPEC envelope")
 
+    async def readiness(self) -> dict[str, bool]:
+        """Whether the database and the broker answer (within 2 and 3 s); /readyz answers it and the
+        measuring job exports it as recruit_ready."""
+        checks = {"database": False, "broker": False}
+        with contextlib.suppress(Exception):
+            checks["database"] = await asyncio.wait_for(self.db().fetchval("SELECT true"), 2)
+        with contextlib.suppress(Exception):
+            checks["broker"] = await asyncio.wait_for(self.broker.ping(timeout=2), 3)
+        READY.labels(self.service).set(all(checks.values()))
+        return checks
+
     async def start(self, jobs: Sequence[Job] = ()) -> None:
         """Database (created, migrated, pooled), topics, the outbox relay, jobs, then consumers."""
         dsn = self.settings.database_dsn()
@@ -76,7 +89,7 @@ class Runtime:
         self.relay = OutboxRelay(self.pool, self._producer, self.service, batch_size=self.settings.outbox_batch_size,
                                  poll_seconds=self.settings.outbox_poll_seconds)
         self._relay_task = asyncio.create_task(self.relay.run(), name=f"{self.service}-outbox-relay")
-        jobs = [*jobs, trim_outbox_payloads]  # every service's outbox
+        jobs = [*jobs, trim_outbox_payloads, measure]  # every service's outbox and gauges
         if self.service in CONSUMED_TOPICS:
             jobs = [*jobs, prune_inbox]
         for job in jobs:
@@ -113,3 +126,37 @@ async def prune_inbox(runtime: Runtime) -> None:
         except Exception as error:  # the database may be away; the next round tries again
             log.warning("%s: pruning the inbox failed (%s: %s)", runtime.service, type(error).__name__, error)
         await asyncio.sleep(runtime.settings.inbox_prune_seconds)
+
+
+async def measure(runtime: Runtime) -> None:
+    """Every METRICS_POLL_SECONDS, the gauges of shared.metrics: readiness, the pool, the outbox backlog and,
+    for a consumer, its group's lag and its topics' dead letters. A reading that fails (the database or
+    the broker is away) leaves its gauges at their last values and is said once, not every round."""
+    service = runtime.service
+    kafka = None
+    if service in CONSUMED_TOPICS:
+        kafka = KafkaReadings(runtime.settings.kafka_servers(), service, CONSUMED_TOPICS[service])
+    failing: set[str] = set()
+
+    async def reading(name: str, read: Awaitable[None]) -> None:
+        try:
+            await read
+            failing.discard(name)
+        except Exception as error:
+            if name not in failing:
+                log.warning("%s: %s unavailable for /metrics (%s: %s)", service, name, type(error).__name__, error)
+            failing.add(name)
+
+    try:
+        while True:
+            # First wait: the service is still starting (its consumers not yet), and an absent gauge says
+            # "not measured yet" where a first reading would say "not ready".
+            await asyncio.sleep(runtime.settings.metrics_poll_seconds)
+            await runtime.readiness()
+            measure_pool(runtime.db(), service)
+            await reading("outbox backlog", measure_outbox(runtime.db(), service))
+            if kafka is not None:
+                await reading("consumer lag and dead letters", kafka.measure())
+    finally:
+        if kafka is not None:
+            await kafka.close()

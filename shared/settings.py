@@ -89,6 +89,8 @@ class Settings(BaseSettings):
     # `recruit up` recycles the embedded broker (memory only; this Tansu build can neither delete records
     # nor apply retention) once its resident memory passes this many MB; 0 never recycles it.
     broker_max_rss_mb: int = Field(1024, ge=0)
+    # How often each service sets its gauges (readiness, pool, outbox backlog, consumer lag, dead letters).
+    metrics_poll_seconds: float = Field(5.0, gt=0)
     log_level: str = "INFO"
     # Tracing (shared/tracing.py): spans exported by OTLP to this collector (the exporter also reads the other
     # standard OTEL_EXPORTER_OTLP_* variables), and/or appended as JSON lines to this file (a test and debug aid).

@@ -5,7 +5,6 @@ routes reach the runtime here."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
@@ -254,11 +253,7 @@ def service_app(runtime: Runtime, *, lifespan: Lifespan[FastAPI], title: str,
     @app.get("/readyz", tags=["operations"], response_model=Readiness,
              responses={503: {"model": Readiness, "description": "the database or the broker is not reachable"}})
     async def readyz() -> JSONResponse:
-        checks = {"database": False, "broker": False}
-        with contextlib.suppress(Exception):
-            checks["database"] = await asyncio.wait_for(runtime.db().fetchval("SELECT true"), 2)
-        with contextlib.suppress(Exception):
-            checks["broker"] = await asyncio.wait_for(runtime.broker.ping(timeout=2), 3)
+        checks = await runtime.readiness()
         ready = all(checks.values())
         return JSONResponse({"ready": ready, **checks}, 200 if ready else 503)
 

@@ -463,3 +463,44 @@ async def screenshot(page, name: str) -> Path:
 
 async def no_sideways_scroll(page) -> bool:
     return await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+# --- Prometheus ----------------------------------------------------------------------------------------------
+
+PROMETHEUS = Path("/usr/bin/prometheus")  # Debian's `prometheus` package, which brings promtool too
+PROMTOOL = Path("/usr/bin/promtool")
+
+
+def promql_metric_names(expression: str) -> set[str]:
+    """The metric names a PromQL expression reads (parsed by promql-parser, Prometheus's own grammar)."""
+    import promql_parser
+
+    names: set[str] = set()
+
+    def walk(node) -> None:
+        if isinstance(node, promql_parser.VectorSelector):
+            assert node.name, f"a selector without a metric name in {expression!r}"
+            names.add(node.name)
+            return
+        for attribute in ("lhs", "rhs", "expr", "param", "vector_selector"):
+            if (child := getattr(node, attribute, None)) is not None:
+                walk(child)
+        for child in getattr(node, "args", None) or ():
+            walk(child)
+
+    walk(promql_parser.parse(expression))
+    return names
+
+
+def exported_metric_names(metrics_text: str) -> set[str]:
+    """Every series name a /metrics page can carry: each family's samples' names, and for counters and
+    histograms the names their samples take (_total, _bucket, _count, _sum, _created)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    suffixes = {"counter": ("_total", "_created"), "histogram": ("_bucket", "_count", "_sum", "_created"),
+                "summary": ("_count", "_sum", "_created")}
+    names: set[str] = set()
+    for family in text_string_to_metric_families(metrics_text):
+        names |= {sample.name for sample in family.samples}
+        names |= {family.name + suffix for suffix in suffixes.get(family.type, ("",))}
+    return names

@@ -23,7 +23,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await runtime.start(jobs=[jobs.live_view_job(view), jobs.measure_consumer_lag])
+        await runtime.start(jobs=[jobs.live_view_job(view)])
         try:
             yield
         finally:

@@ -245,7 +245,7 @@ def purge(
                f"{done['older_than_days']} days ago {verb}")
 
 
-dlq = typer.Typer(help="Dead letters: list them, and send them back once their cause is fixed.",
+dlq = typer.Typer(help="Dead letters: list them, send them back once their cause is fixed, or discard them.",
                   no_args_is_help=True)
 app.add_typer(dlq, name="dlq")
 
@@ -289,6 +289,24 @@ def dlq_replay(
     for letter in letters:
         typer.echo(f"{'would send' if dry_run else 'sent'} {letter.event_id} back to {letter.original_topic}")
     typer.echo(f"{len(letters)} dead letter(s) {'would be' if dry_run else ''} replayed".replace("  ", " "))
+
+
+@dlq.command("discard")
+def dlq_discard(
+    topic: str = typer.Argument(..., help="The topic whose waiting dead letters are dealt with (or its .dlq)."),
+    data_dir: Path = DATA_DIR_OPTION,
+) -> None:
+    """Mark the dead letters of TOPIC not replayed yet as dealt with, sending nothing (a message that is not
+    an event at all); they stay listed by `recruit dlq list`."""
+    from shared.runtime import operations
+
+    try:
+        letters = asyncio.run(operations.discard_dead_letters(_target(data_dir).kafka_bootstrap_servers, topic))
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from error
+    for letter in letters:
+        typer.echo(f"discarded {letter.original_topic}/{letter.original_partition}@{letter.original_offset}")
+    typer.echo(f"{len(letters)} dead letter(s) discarded")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """Operations: `recruit status` (readiness, consumer lag, outbox backlog, dead letters),
-`recruit dlq list|replay`, read from the running system's services, broker and database, and
+`recruit dlq list|replay|discard`, read from the running system's services, broker and database, and
 `recruit purge`, which asks the running intake to do it."""
 
 from __future__ import annotations
@@ -24,10 +24,9 @@ from shared.kafka_offsets import (
     partitions_of,
     plain_reader,
 )
+from shared.measurements import REPLAY_GROUP
 from shared.settings import SERVICES
 
-# The consumer group whose committed offsets on each dead-letter topic mark what was replayed.
-REPLAY_GROUP = "recruit-dlq-replay"
 # An unpublished outbox row older than this means its relay is stuck (the broker is away, or the relay died).
 OUTBOX_STUCK_SECONDS = 60.0
 
@@ -249,6 +248,21 @@ async def replay_dead_letters(servers: str, topic: str, *, dry_run: bool) -> lis
         await asyncio.gather(*sends)
     finally:
         await producer.stop()
+    await _mark_handled(servers, ends)
+    return letters
+
+
+async def discard_dead_letters(servers: str, topic: str) -> list[DeadLetter]:
+    """Mark the dead letters of `topic` not replayed yet as dealt with, sending nothing: for messages no fix
+    makes applicable (not an event at all). They stay in the .dlq topic for `recruit dlq list`."""
+    records, ends = await _read(servers, dead_letter_topic_of(topic), from_committed=True)
+    if ends:
+        await _mark_handled(servers, ends)
+    return [_dead_letter(record) for record in records]
+
+
+async def _mark_handled(servers: str, ends: dict[TopicPartition, int]) -> None:
+    """The replay group's offsets moved to `ends`: what is before them is replayed or discarded."""
     committer = AIOKafkaConsumer(bootstrap_servers=servers, group_id=REPLAY_GROUP, enable_auto_commit=False)
     await committer.start()
     try:
@@ -256,7 +270,6 @@ async def replay_dead_letters(servers: str, topic: str, *, dry_run: bool) -> lis
         await committer.commit(dict(ends))
     finally:
         await committer.stop()
-    return letters
 
 
 # --- where the running system is -------------------------------------------------------------------

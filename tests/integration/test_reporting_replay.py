@@ -13,14 +13,14 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from services.intake.app import create_app as intake_app
 from services.placement.app import create_app as placement_app
-from services.reporting import jobs, usecases
+from services.reporting import usecases
 from services.reporting.app import create_app as reporting_app
-from services.reporting.jobs import CONSUMER_LAG
 from services.reporting.store import Store
 from services.screening.app import create_app as screening_app
 from shared.broker import Consumer, make_broker, make_producer
 from shared.events import TOPICS
-from shared.metrics import EVENTS_CONSUMED
+from shared.metrics import CONSUMER_LAG, EVENTS_CONSUMED
+from shared.settings import get_settings
 from shared.unit_of_work import UnitOfWork
 from tests.support import (
     PHONE_HASH_KEY,
@@ -57,7 +57,7 @@ def consumed(group: str, result: str) -> int:
 
 async def count_messages(servers: str) -> dict[TopicPartition, int]:
     """Messages in each partition of every topic, counted by reading them all (not by asking the
-    broker for offsets, which the embedded broker answers short: see jobs.log_ends)."""
+    broker for offsets, which the embedded broker answers short: see shared.kafka_offsets.log_ends)."""
     reader = AIOKafkaConsumer(bootstrap_servers=servers, enable_auto_commit=False)
     await reader.start()
     try:
@@ -77,6 +77,9 @@ async def count_messages(servers: str) -> dict[TopicPartition, int]:
         await reader.stop()
 
 
+LAG_POLL_SECONDS = 1.0  # the lag gauge tells when reporting is done
+
+
 def lag() -> float:
     return sum(CONSUMER_LAG.labels("reporting", topic)._value.get() for topic in TOPICS)
 
@@ -88,7 +91,7 @@ async def quiescent(servers: str, apps) -> dict[TopicPartition, int]:
         if any([await app.state.runtime.relay.pending() for app in apps]):
             return False
         first = await count_messages(servers)
-        await asyncio.sleep(jobs.LAG_POLL_SECONDS + 1)  # one more lag reading after the last message
+        await asyncio.sleep(LAG_POLL_SECONDS + 1)  # one more lag reading after the last message
         return lag() == 0 and await count_messages(servers) == first and first
     return await eventually(settled, timeout=60, interval=0.5)
 
@@ -119,15 +122,15 @@ async def publish_again(servers: str) -> int:
         await reader.stop()
 
 
-async def test_replaying_every_topic_moves_no_number(stack, monkeypatch) -> None:
-    monkeypatch.setattr(jobs, "LAG_POLL_SECONDS", 1.0)  # the lag gauge tells when reporting is done
+async def test_replaying_every_topic_moves_no_number(stack) -> None:
     async with contextlib.AsyncExitStack() as services:
         intake = await services.enter_async_context(running(intake_app))
         screening = await services.enter_async_context(running(screening_app))
         placement = await services.enter_async_context(running(placement_app))
 
         applied_before = consumed("reporting", "applied")  # counters are per process: other modules count too
-        async with running(reporting_app) as reporting:
+        async with running(lambda: reporting_app(get_settings().model_copy(
+                update={"metrics_poll_seconds": LAG_POLL_SECONDS}))) as reporting:
             ids = []
             for i, (state, district) in enumerate(zip(STATES, DISTRICTS)):
                 created = await intake.post("/v1/applications", headers=form_key_headers(), json={
