@@ -84,6 +84,8 @@ def doors(ids: Applicants) -> dict[str, dict[str, Call]]:
             "POST /v1/applications/{application_id}/export": Call(
                 PUBLIC, f"/v1/applications/{ids.placed}/export", json={"phone": ids.phone}),
             "GET /v1/reference/states": Call(PUBLIC, "/v1/reference/states"),
+            # A dry run: the door is what is checked, and the matrix's applicants must stay as they are.
+            "POST /v1/admin/purge": Call(ADMIN, "/v1/admin/purge", json={"older_than_days": 90, "dry_run": True}),
         },
         "screening": {
             **operations, **audit,
