@@ -154,8 +154,12 @@ async def print_statements(dsn: str, top: int = 15) -> None:
         rows = await conn.fetch(
             "SELECT total_exec_time / 1000 AS seconds, calls, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 110)"
             " AS query FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT $1", top)
+        wal = await conn.fetchval("SELECT wal_bytes FROM pg_stat_wal")
+        checkpoints = await conn.fetchrow("SELECT num_timed, num_requested FROM pg_stat_checkpointer")
     finally:
         await conn.close()
+    print(f"    WAL written since the server started: {wal / 1e9:.2f} GB; checkpoints: {checkpoints['num_timed']}"
+          f" timed, {checkpoints['num_requested']} requested (by WAL volume)")
     print("    statements by time (s, calls, rows):")
     for row in rows:
         print(f"    {row['seconds']:6.1f} {row['calls']:6d} {row['rows']:8d}  {row['query']}")
