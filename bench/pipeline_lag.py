@@ -159,7 +159,7 @@ async def print_statements(dsn: str, top: int = 15) -> None:
         checkpoints = await conn.fetchrow("SELECT num_timed, num_requested FROM pg_stat_checkpointer")
     finally:
         await conn.close()
-    print(f"    WAL written since the server started: {wal / 1e9:.2f} GB; checkpoints: {checkpoints['num_timed']}"
+    print(f"    WAL written since the server started: {float(wal) / 1e9:.2f} GB; checkpoints: {checkpoints['num_timed']}"
           f" timed, {checkpoints['num_requested']} requested (by WAL volume)")
     print("    statements by time (s, calls, rows):")
     for row in rows:

