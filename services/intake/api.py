@@ -121,10 +121,11 @@ def form_key(request: Request) -> str:
     return next((key for key, source in keys.items() if source == settings.intake_form_source), "")
 
 
-def form_of(request: Request) -> page.Form:
-    """The form page's fill-ins, with a stamp of this moment for the minimum fill time."""
-    return page.Form(form_key(request), runtime_of(request).settings.reporting_url,
-                     bot_check.form_stamp(time.time(), hash_key(request)))
+def form_of(request: Request, submitted: dict | None = None) -> page.Form:
+    """The form page's fill-ins, with a stamp for the minimum fill time: of this moment, or for a page
+    re-shown after a submission, the submitted one (bot_check.stamp_to_keep)."""
+    stamp = bot_check.stamp_to_keep(submitted if isinstance(submitted, dict) else {}, time.time(), hash_key(request))
+    return page.Form(form_key(request), runtime_of(request).settings.reporting_url, stamp)
 
 
 def retry_after(request: Request, source: str) -> int:
@@ -193,14 +194,14 @@ async def submit_application(request: Request, header_key: str | None = Security
     source = source_for_key(settings, key) if isinstance(key, str) else None
     if source is None:
         if html:
-            return HTMLResponse(page.failure_page(form_of(request), page.KEY_REFUSED, raw or {}), 401)
+            return HTMLResponse(page.failure_page(form_of(request, raw), page.KEY_REFUSED, raw or {}), 401)
         return JSONResponse({"detail": "missing or invalid X-Api-Key"}, 401)
     # The public form's key is in its page: its client addresses are limited one by one, before the form's
     # own bucket, so one client spends its own tokens and not everyone's.
     public = source == settings.intake_form_source
     if wait := (public and address_retry_after(request)) or retry_after(request, source):
         if html:
-            return HTMLResponse(page.failure_page(form_of(request), page.TOO_MANY, raw or {}), 429,
+            return HTMLResponse(page.failure_page(form_of(request, raw), page.TOO_MANY, raw or {}), 429,
                                 headers={"Retry-After": str(wait)})
         return _too_many(wait)
     if raw is None:
@@ -230,7 +231,7 @@ async def submit_application(request: Request, header_key: str | None = Security
     except usecases.InvalidApplication as invalid:
         if html:
             messages = [(e.field, message(e, "hi"), message(e, "en")) for e in invalid.errors]
-            return HTMLResponse(page.errors_page(form_of(request), messages, raw), 422)
+            return HTMLResponse(page.errors_page(form_of(request, raw), messages, raw), 422)
         return JSONResponse({"detail": _field_errors(invalid.errors, language(request))}, 422)
     application_id, status = str(submitted.application_id), 200 if submitted.duplicate else 201
     if html:

@@ -132,6 +132,7 @@ async def test_without_javascript_the_plain_form_post_works(intake_url, browser,
     # no script: the built-in list of English state names, the key in the hidden field
     assert await page.get_attribute('input[name="api_key"]', "value") not in ("", "__FORM_API_KEY__")
     await fill(page, "12345", state_value="Rajasthan")
+    await page.wait_for_timeout(1100)  # a person takes longer than the minimum fill time (1 s here)
     await page.click("#submit")
     await page.wait_for_load_state()
     error = (await page.text_content("#error-phone")).strip()

@@ -24,6 +24,17 @@ def form_stamp(rendered_at: float, key: bytes) -> str:
     return f"{seconds}.{_signature(seconds, key)}"
 
 
+def stamp_to_keep(fields: dict, now: float, key: bytes) -> str:
+    """The stamp a page re-shown after a submission (with its errors) carries: the submitted one while it
+    is genuine and current, so the fill time counts from when the person first opened the form (fixing
+    one field is not filling the form again); a new one otherwise."""
+    stamp = fields.get(STAMP_FIELD)
+    rendered_at = _stamped_time(stamp, key)
+    if rendered_at is not None and 0 <= now - rendered_at <= STAMP_MAX_AGE_SECONDS:
+        return stamp
+    return form_stamp(now, key)
+
+
 def looks_automated(fields: dict, now: float, key: bytes, min_fill_seconds: float) -> bool:
     """True when a public form submission should be refused: the honeypot holds anything, or (when a
     minimum fill time is set) the stamp is missing, forged, from the future, stale, or too recent."""

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from services.intake.domain.bot_check import STAMP_MAX_AGE_SECONDS, form_stamp, looks_automated
+from services.intake.domain.bot_check import (
+    STAMP_FIELD,
+    STAMP_MAX_AGE_SECONDS,
+    form_stamp,
+    looks_automated,
+    stamp_to_keep,
+)
 from services.intake.domain.rate_limit import RateLimiter
 
 KEY = b"k"
@@ -43,3 +49,17 @@ def test_honeypot() -> None:
     assert looks_automated({"form_stamp": stamp, "website": "http://spam"}, 1010.0, KEY, 3)
     assert looks_automated({"website": "x"}, 1010.0, KEY, 0)
     assert not looks_automated({"form_stamp": stamp, "website": ""}, 1010.0, KEY, 3)
+
+
+def test_a_page_shown_again_with_errors_keeps_the_time_the_form_was_first_opened() -> None:
+    opened = form_stamp(1_000.0, KEY)
+    # Fixing one field a second later is not filling the form again: the first stamp stays, so the
+    # corrected submission passes the minimum fill time counted from when the form was opened.
+    kept = stamp_to_keep({STAMP_FIELD: opened}, 1_010.0, KEY)
+    assert kept == opened
+    assert not looks_automated({STAMP_FIELD: kept}, 1_011.0, KEY, min_fill_seconds=3)
+    # A forged, missing, foreign or stale stamp is not kept: the page gets one of now.
+    now = 2_000.0
+    for fields in ({STAMP_FIELD: "999.forged"}, {}, {STAMP_FIELD: form_stamp(1_000.0, b"other key")},
+                   {STAMP_FIELD: form_stamp(now - STAMP_MAX_AGE_SECONDS - 10, KEY)}):
+        assert stamp_to_keep(fields, now, KEY) == form_stamp(now, KEY)
