@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
@@ -13,6 +14,7 @@ import asyncpg
 from shared.events import Envelope, Event
 from shared.metrics import EVENTS_CONSUMED
 
+log = logging.getLogger(__name__)
 
 async def claim_many(conn: asyncpg.Connection, consumer: str, envelopes: Sequence[Envelope]) -> set[uuid.UUID]:
     """The ids of the events delivered to this consumer for the first time, claimed within the
@@ -49,6 +51,11 @@ async def first_deliveries(pool: asyncpg.Pool, consumer: str,
         outcomes[envelope.topic, "applied" if first else "duplicate"] += 1
     for (topic, outcome), count in outcomes.items():
         EVENTS_CONSUMED.labels(consumer, topic, outcome).inc(count)
+    if skipped := len(events) - len(new):
+        # Redelivery follows a rebalance or a crash before an offset commit: worth a line, as it shows
+        # two deliveries of the same events (by this replica or another) ending in one effect.
+        log.info("%s: %d of %d events in a batch were applied before (redelivered), skipped",
+                 consumer, skipped, len(events))
 
 
 # Rows deleted per statement when pruning: short transactions, so pruning never holds up consumers.
