@@ -17,7 +17,7 @@ from shared.metrics import OUTBOX_PUBLISHED
 
 log = logging.getLogger(__name__)
 
-NOTIFY_CHANNEL = "outbox"
+NOTIFY_CHANNEL = "outbox"  # notified by the outbox table's trigger (shared/migrations/005_outbox_notify_trigger.sql)
 MAX_BACKOFF_SECONDS = 10.0
 KAFKA_MURMUR2_SEED = 0x9747B28C
 COLUMNS = ("event_id", "event_type", "topic", "key", "payload")
@@ -49,8 +49,6 @@ async def add_events(conn: asyncpg.Connection, events: Sequence[Envelope]) -> No
             f" VALUES ({', '.join(f'${n}' for n in range(1, len(columns) + 1))})",
             rows,
         )
-    # NOTIFY is delivered at commit, so the relay wakes exactly when the rows become visible.
-    await conn.execute(f"NOTIFY {NOTIFY_CHANNEL}")
 
 
 async def queue_unapplied(conn: asyncpg.Connection, consumed_topics: Mapping[str, Sequence[str]],

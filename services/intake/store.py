@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from services.intake.domain.bulk import PreparedRow
-from shared import outbox
 from shared.events import (
     APPLICATIONS_SUBMITTED,
     EVENT_TYPE_OF,
@@ -181,6 +180,3 @@ class Store(ServiceStore):
         await self.conn.execute("SET LOCAL default_statistics_target = 10")
         await self.conn.execute("ANALYZE outbox (published_at)")
 
-    async def notify_outbox(self) -> None:
-        """Wake the relay at commit, as shared.outbox.add_events does."""
-        await self.conn.execute(f"NOTIFY {outbox.NOTIFY_CHANNEL}")

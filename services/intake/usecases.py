@@ -228,5 +228,4 @@ async def import_applications(uow: UnitOfWork[Store], batches: AsyncIterable[Seq
                     accepted += await store.add_bulk_rows(rows, tracing.current_traceparent())
         if accepted:
             await store.analyze_unpublished_outbox()
-        await store.notify_outbox()
     return BulkStored(valid, accepted)

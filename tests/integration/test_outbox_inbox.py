@@ -14,7 +14,7 @@ from aiokafka.partitioner import DefaultPartitioner
 from shared import db, inbox
 from shared.broker import ensure_topics, make_producer
 from shared.events import APPLICATIONS_ERASED, ApplicationErased, new_event
-from shared.outbox import OutboxRelay, add_events
+from shared.outbox import NOTIFY_CHANNEL, OutboxRelay, add_events
 from shared.runtime.infra import EmbeddedKafka
 from tests.support import eventually, migrated_pool
 
@@ -87,6 +87,43 @@ async def test_rolled_back_transaction_publishes_nothing(pool) -> None:
             await add_events(conn, [erased_event()])
             raise RuntimeError("the state change failed")
     assert await pool.fetchval("SELECT count(*) FROM outbox") == before
+
+
+async def test_a_commit_that_adds_events_notifies_the_relay_once(pool) -> None:
+    """The outbox table's trigger notifies the relay's channel, at commit only and once a transaction,
+    whether the rows came by INSERT (a few) or COPY (many)."""
+    notified: list[str] = []
+
+    def on_notify(_connection, _pid, channel: str, _payload: str) -> None:
+        notified.append(channel)
+
+    listener = await pool.acquire()
+    await listener.add_listener(NOTIFY_CHANNEL, on_notify)
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            await add_events(conn, [erased_event()])
+            await add_events(conn, [erased_event() for _ in range(60)])
+            await listener.execute("SELECT 1")  # a round trip on the listener: nothing has arrived yet
+            assert notified == []
+        await eventually(lambda: _true(len(notified) == 1))
+        with pytest.raises(RuntimeError):
+            async with pool.acquire() as conn, conn.transaction():
+                await add_events(conn, [erased_event()])
+                raise RuntimeError("the state change failed")
+        async with pool.acquire() as conn, conn.transaction():
+            await add_events(conn, [erased_event() for _ in range(60)])
+        await eventually(lambda: _true(len(notified) == 2))
+        await asyncio.sleep(0.3)
+        assert notified == [NOTIFY_CHANNEL] * 2, "the rolled-back transaction notified nobody"
+    finally:
+        await listener.remove_listener(NOTIFY_CHANNEL, on_notify)
+        await pool.release(listener)
+        # No relay ran here: these rows must not wait for the next test's relay and broker.
+        await pool.execute("DELETE FROM outbox WHERE published_at IS NULL")
+
+
+async def _true(value: bool) -> bool:
+    return value
 
 
 async def test_relay_survives_a_broker_outage(stack, pool, tmp_path) -> None:

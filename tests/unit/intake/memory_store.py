@@ -24,7 +24,6 @@ class MemoryStore(MemoryAudit):
         self.outbox: list[dict[str, Any]] = []  # in id order: {"id", "event_id", "event_type", "key", "payload"}
         self.case_outcomes: dict[uuid.UUID, tuple[str, datetime]] = {}
         self.now = datetime.now(timezone.utc)  # the database's now(), which tests may move
-        self.notified = 0
 
     def snapshot(self) -> dict[str, Any]:
         return copy.deepcopy(self.__dict__)
@@ -89,7 +88,6 @@ class MemoryStore(MemoryAudit):
     async def add_events(self, events: Sequence[Envelope]) -> None:
         for event in events:
             self._outbox_row(event.event_id, event.event_type, event.kafka_key(), event.to_json())
-        self.notified += bool(events)
 
     async def record_outcomes(self, outcomes: Sequence[tuple[uuid.UUID, str, datetime]]) -> None:
         assert len({application_id for application_id, _, _ in outcomes}) == len(outcomes), "one per id, as SQL needs"
@@ -130,9 +128,6 @@ class MemoryStore(MemoryAudit):
 
     async def analyze_unpublished_outbox(self) -> None:
         pass
-
-    async def notify_outbox(self) -> None:
-        self.notified += 1
 
 
 class MemoryUnitOfWork(support.MemoryUnitOfWork[MemoryStore]):
