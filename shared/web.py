@@ -316,9 +316,10 @@ def _error_response(model: type, declared: dict[str, Any], status: int) -> dict[
 
 
 def unit_of_work(store: Callable[[asyncpg.Connection], S]) -> Callable[[Request], UnitOfWork[S]]:
-    """A route dependency giving the use cases their unit of work on the service's pool."""
+    """A route dependency giving the use cases their unit of work on the service's pool. A coroutine, as it
+    does no I/O: FastAPI runs a plain function dependency in its thread pool, a thread hop on every request."""
 
-    def dependency(request: Request) -> UnitOfWork[S]:
+    async def dependency(request: Request) -> UnitOfWork[S]:
         return UnitOfWork(pool_of(request), store)
 
     return dependency
