@@ -17,6 +17,9 @@ awaited; and three plain aiokafka consumers (three processes, like the three ser
 intake's events), each in its own group, each writing every batch with one INSERT and committing.
 Its end to end is until all three consumers have written every accepted application.
 
+With --profile DIR, `py-spy record` samples every service during the first pipeline run (one raw
+collapsed-stack file per service, as `pipeline_lag.py --profile` writes).
+
 Printed after each run: the CPU seconds each process used (wrk's own too: it must not be the
 bottleneck) and the resident memory (RSS) of every process. Medians of --runs.
 """
@@ -30,6 +33,7 @@ import multiprocessing
 import os
 import resource
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -47,7 +51,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from fastapi import FastAPI, Request  # module level: the route's annotations are resolved from here
 from fastapi.responses import JSONResponse
 from intake_bulk import API_KEY  # bench/ is on the path when run as a script
-from pipeline_lag import cpu_seconds, print_rss, processes, start_recruit_up
+from pipeline_lag import cpu_seconds, print_rss, processes, start_profiles, start_recruit_up
 
 from shared.runtime.infra import free_port, start_infrastructure
 
@@ -221,6 +225,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20, help="how long wrk drives each target per run")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--warmup", type=float, default=3, help="seconds of wrk on each target before the runs")
+    parser.add_argument("--profile", type=Path,
+                        help="directory for py-spy profiles of the services during the first pipeline run")
     args = parser.parse_args()
     assert args.runs <= 19, "phone blocks run out after 19 runs (see intake_single.lua)"
     if shutil.which("wrk") is None:
@@ -263,7 +269,11 @@ def main() -> None:
             measure(ours_url, args.warmup, WARMUP_BLOCKS[0], ours_count, named)
             measure(raw_url, args.warmup, WARMUP_BLOCKS[1], raw_count, raw_named)
             for run in range(args.runs):
+                profiles = start_profiles(named, args.profile) if args.profile and run == 0 else []
                 ours.append(measure(ours_url, args.seconds, 2 * run, ours_count, named))
+                for profile in profiles:
+                    profile.send_signal(signal.SIGINT)
+                    profile.wait(60)
                 print("  " + describe(f"run {run + 1} pipeline", ours[-1]), flush=True)
                 raw.append(measure(raw_url, args.seconds, 2 * run + 1, raw_count, raw_named))
                 print("  " + describe(f"run {run + 1} raw     ", raw[-1]), flush=True)

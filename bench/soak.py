@@ -2,8 +2,10 @@
 
 Runs `recruit up` (its own processes; DATABASE_URL if set, else an embedded PostgreSQL this script
 starts; the broker is always the one `recruit up` embeds, so it is recycled at BROKER_MAX_RSS_MB as in
-production, 1024 MB by default: a run this long passes it), posts applications one by
-one at a steady rate (realistic applicants from the simulator), and interviews a share of them as
+production, 1024 MB by default: a run this long passes it), posts applications at a steady rate
+(realistic applicants from the simulator; the share to be interviewed one by one through the form's
+endpoint, the rest in a small NDJSON bulk request every --tick-seconds, because a Python client posting
+300 a second one by one takes a core of the two this machine has), and interviews that share as
 screening queues them (scheduled then recorded with a staff token, the simulator's scores and
 no-shows), so results, placements and every topic flow all the time.
 
@@ -58,20 +60,23 @@ class Soak:
 
 
 async def post_steadily(client: httpx.AsyncClient, intake_url: str, rate: float, until: float, share: float,
-                        soak: Soak, seed: int) -> None:
-    """One application every 1/rate s (a semaphore bounds those in flight: if intake falls behind, the
-    rate printed falls, the script does not pile up requests)."""
+                        soak: Soak, seed: int, tick: float, single: bool) -> None:
+    """`rate` applications a second, sent every `tick` s. The share picked for interview comes through the
+    form's endpoint one by one (its 201 gives the id to interview); the rest, as an upstream form system
+    sends them, in one NDJSON bulk request per tick (or one by one too with --single). A semaphore bounds
+    the requests in flight: if intake falls behind, the rate printed falls, the script does not pile up."""
     applicants, rng = Applicants(seed), random.Random(seed)
     in_flight = asyncio.Semaphore(128)
+    headers = {"X-Api-Key": API_KEY}
     started, sent = time.monotonic(), 0
 
-    async def post(application: dict) -> None:
+    async def post(application: dict, interview: bool) -> None:
         try:
             response = await _send(client, "POST", f"{intake_url}/v1/applications", json=application,
-                                   headers={"X-Api-Key": API_KEY})
+                                   headers=headers)
             if response.status_code == 201:
                 soak.accepted += 1
-                if rng.random() < share:
+                if interview:
                     soak.waiting.append((time.monotonic(), response.json()["application_id"]))
             else:
                 soak.refused += 1
@@ -80,14 +85,41 @@ async def post_steadily(client: httpx.AsyncClient, intake_url: str, rate: float,
         finally:
             in_flight.release()
 
-    tasks = set()
-    while time.monotonic() < until:
-        await asyncio.sleep(max(0.0, started + sent / rate - time.monotonic()))
+    async def post_bulk(applications: list[dict]) -> None:
+        body = "".join(json.dumps(a, ensure_ascii=False) + "\n" for a in applications).encode()
+        try:
+            response = await _send(client, "POST", f"{intake_url}/v1/applications/bulk", content=body,
+                                   headers={**headers, "Content-Type": "application/x-ndjson"})
+            if response.status_code == 200:
+                soak.accepted += response.json()["accepted"]
+                soak.refused += len(applications) - response.json()["accepted"]
+            else:
+                soak.refused += len(applications)
+        except httpx.HTTPError:
+            soak.refused += len(applications)
+        finally:
+            in_flight.release()
+
+    async def start(request) -> None:
         await in_flight.acquire()
-        task = asyncio.create_task(post(applicants.one()[0]))
+        task = asyncio.create_task(request)
         tasks.add(task)
         task.add_done_callback(tasks.discard)
-        sent += 1
+
+    tasks: set[asyncio.Task] = set()
+    while time.monotonic() < until:
+        await asyncio.sleep(max(0.0, started + sent / rate - time.monotonic()))
+        due = max(1, round(rate * tick))
+        bulk = []
+        for _ in range(due):
+            application, interview = applicants.one()[0], rng.random() < share
+            if interview or single:
+                await start(post(application, interview))
+            else:
+                bulk.append(application)
+        if bulk:
+            await start(post_bulk(bulk))
+        sent += due
     await asyncio.gather(*tasks)
 
 
@@ -185,7 +217,7 @@ async def soak_run(up, up_dir: Path, infra, port_base: int, args: argparse.Names
     async with httpx.AsyncClient(timeout=30, limits=limits) as client:
         await asyncio.gather(
             post_steadily(client, f"http://127.0.0.1:{port_base}", args.rate, until, args.interview_share, soak,
-                          args.seed),
+                          args.seed, args.tick_seconds, args.single),
             interview_steadily(client, f"http://127.0.0.1:{port_base + 1}", until, soak, args.seed),
             report_steadily(client, up, up_dir, infra, f"http://127.0.0.1:{port_base + 3}", args.report_seconds,
                             until, soak))
@@ -199,6 +231,11 @@ def main() -> None:
     parser.add_argument("--report-seconds", type=float, default=60)
     parser.add_argument("--interview-share", type=float, default=0.1,
                         help="share of accepted applications interviewed (each: two requests to screening)")
+    parser.add_argument("--tick-seconds", type=float, default=0.2,
+                        help="applications are sent every this often (rate x tick of them)")
+    parser.add_argument("--single", action="store_true",
+                        help="post every application one by one (the load generator, not intake, then limits "
+                             "the rate on 2 cores)")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-soak-") as tmp:
