@@ -27,6 +27,15 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         await conn.set_type_codec(type_name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """What a connection needs on its way back to the pool beyond asyncpg's own step (which rolls back a
+    transaction left open and forgets listeners): nothing. asyncpg's default sends `SELECT
+    pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL` instead, a round trip on every release,
+    so on every request and consumer batch. Our connections keep no session state for it to undo:
+    settings are `SET LOCAL`, advisory locks are transaction-scoped, the relay's one LISTEN is removed
+    before its connection goes back, and the temporary bulk staging table is meant to stay."""
+
+
 async def create_pool(dsn: str, schema: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
     """A pool whose connections see the service's schema first, so store.py SQL names tables plainly."""
     return await asyncpg.create_pool(
@@ -36,6 +45,7 @@ async def create_pool(dsn: str, schema: str, *, min_size: int = 1, max_size: int
         server_settings={"search_path": schema, "application_name": f"recruit-{schema}",
                          "timezone": "UTC"},
         init=_init_connection,
+        reset=_keep_session,
     )
 
 
