@@ -163,6 +163,7 @@ def _too_many(seconds: int) -> JSONResponse:
                         headers={"Retry-After": str(seconds)})
 
 
+NOT_APPLICATION_FIELDS = frozenset({"api_key", bot_check.HONEYPOT_FIELD, bot_check.STAMP_FIELD})
 # Said the same way whichever bot check refused, and not a 422: a 422 names fields, and naming the
 # honeypot would tell a bot which check it tripped. A person who sent the form too quickly succeeds on resending.
 NOT_ACCEPTED = "this submission was not accepted: wait a few seconds and send it again, or reload the page"
@@ -217,17 +218,19 @@ async def submit_application(request: Request, header_key: str | None = Security
                 return _unreadable("unreadable_form", {}, request, html)
         else:
             return JSONResponse({"detail": "send application/json or application/x-www-form-urlencoded"}, 415)
+    application = raw
     if isinstance(raw, dict):
         if public and bot_check.looks_automated(raw, time.time(), hash_key(request),
                                                 settings.intake_form_min_fill_seconds):
             if html:
                 return HTMLResponse(page.failure_page(form_of(request), page.NOT_ACCEPTED, raw), 400)
             return JSONResponse({"detail": NOT_ACCEPTED}, 400)
-        for name in ("api_key", bot_check.HONEYPOT_FIELD, bot_check.STAMP_FIELD):
-            raw.pop(name, None)  # a credential and the bot check's fields, never part of the application
+        # A credential and the bot check's fields are never part of the application; `raw` keeps them,
+        # so a page shown again with its errors keeps the stamp of when the form was first opened.
+        application = {name: value for name, value in raw.items() if name not in NOT_APPLICATION_FIELDS}
 
     try:
-        submitted = await usecases.submit_application(uow, raw, source, hash_key(request))
+        submitted = await usecases.submit_application(uow, application, source, hash_key(request))
     except usecases.InvalidApplication as invalid:
         if html:
             messages = [(e.field, message(e, "hi"), message(e, "en")) for e in invalid.errors]

@@ -147,7 +147,7 @@ async def test_without_javascript_the_plain_form_post_works(intake_url, browser,
     await page.fill("#phone", phone)
     await page.click("#submit")
     await page.wait_for_load_state()
-    assert await page.is_visible("#confirmation")
+    assert await page.is_visible("#confirmation"), (await page.inner_text("body"))[:1500]
     application_id = (await page.text_content("#application-id")).strip()
     assert await page.get_attribute("#duplicate", "data-value") == "false"
     assert (await page.get_attribute("#status-link", "href")).endswith(f"/status#id={application_id}")

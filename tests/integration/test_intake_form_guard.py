@@ -107,6 +107,23 @@ async def test_the_honeypot_and_the_minimum_fill_time_refuse_alike(intake, stamp
     assert (await intake.get("/readyz")).status_code == 200
 
 
+async def test_a_page_shown_again_with_its_errors_keeps_the_stamp_it_was_sent_with(intake, stamp) -> None:
+    """Fixing one field is not filling the form again: the resent page may go at once (the browser test
+    takes this path too, through a real form post)."""
+    async with from_address(intake, "192.0.2.98") as client:
+        fields = {**application(form_stamp=stamp, phone="12345"), "consent": "true",
+                  "api_key": form_key_headers()["X-Api-Key"]}
+        answer = await client.post("/v1/applications", content=urllib.parse.urlencode(fields),
+                                   headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "text/html"})
+        assert answer.status_code == 422
+        shown = re.search(r'name="form_stamp" id="form_stamp" value="([^"]+)"', answer.text).group(1)
+        assert shown == stamp
+        fixed = {**fields, "phone": next(phones), "form_stamp": shown}
+        again = await client.post("/v1/applications", content=urllib.parse.urlencode(fixed),
+                                  headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "text/html"})
+        assert again.status_code == 201, again.text[:500]
+
+
 async def test_the_page_hides_the_honeypot_from_people(intake) -> None:
     page = (await intake.get("/")).text
     trap = re.search(r'<div class="trap" aria-hidden="true">(.*?)</div>', page, re.S).group(1)
