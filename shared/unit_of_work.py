@@ -2,8 +2,8 @@
 
 A service's store is a class built on one connection (`Store(conn)`, every SQL statement a
 method). Use cases never see a pool or a connection: they ask this object for a transaction
-(writes), a connection without one (reads), or a consumer batch's first deliveries, and get the
-store. Use-case tests hand them an in-memory one instead (tests/unit/<service>/)."""
+(writes), a connection without one (reads, or writes that are one statement each), or a consumer
+batch's first deliveries, and get the store. Use-case tests hand them an in-memory one instead (tests/unit/<service>/)."""
 
 from __future__ import annotations
 
@@ -39,6 +39,14 @@ class UnitOfWork(Generic[S]):
         """A read-only transaction whose reads all see one moment (REPEATABLE READ): for answers
         assembled from several queries, such as a state's units or the live summary."""
         async with self.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+            yield self.store(conn)
+
+    @contextlib.asynccontextmanager
+    async def one_statement_at_a_time(self) -> AsyncIterator[S]:
+        """A connection without an explicit transaction, for a use case each of whose writes is one
+        statement (atomic on its own, its outbox rows in the same statement): no BEGIN and COMMIT
+        round trips. Whatever a later statement does, an earlier one has committed."""
+        async with self.pool.acquire() as conn:
             yield self.store(conn)
 
     @contextlib.asynccontextmanager

@@ -402,6 +402,10 @@ class MemoryUnitOfWork(Generic[S]):
         yield self.store
 
     @contextlib.asynccontextmanager
+    async def one_statement_at_a_time(self) -> AsyncIterator[S]:
+        yield self.store
+
+    @contextlib.asynccontextmanager
     async def reading(self) -> AsyncIterator[S]:
         yield self.store
 

@@ -39,19 +39,26 @@ class Store(ServiceStore):
 
     # --- one application ---
 
-    async def insert_application(self, event: Envelope, phone_hash: str) -> bool:
-        """The application row, read from its application.submitted event; False when the phone hash is taken.
+    async def insert_application(self, event: Envelope, phone_hash: str, traceparent: str | None) -> bool:
+        """The application row, read from its application.submitted event, and the event's outbox row, in one
+        statement; False, and neither row, when the phone hash is taken.
 
-        The unique phone_hash decides races: of concurrent inserts of one phone exactly one wins, the
-        others wait for its commit and insert nothing.
+        One statement is atomic on its own, so the two rows commit together without an explicit transaction
+        (a single application is then one round trip, not BEGIN, two INSERTs and COMMIT). The outbox row is
+        the one shared.outbox.add_events writes: the envelope's JSON as payload, the application id as key,
+        and it wakes the relay by the outbox table's trigger. The unique phone_hash decides races: of
+        concurrent inserts of one phone exactly one wins, the others wait for its commit and insert nothing.
         """
         # $1::text::jsonb: the text goes to the server as it is (the pool's jsonb codec would quote it)
         inserted = await self.conn.fetchval(
             "WITH parsed AS MATERIALIZED (SELECT $1::text::jsonb AS e),"
-            " submitted AS MATERIALIZED (SELECT e, e->'data' AS d, $2::text AS h FROM parsed)"
-            f" INSERT INTO applications ({', '.join(COLUMNS)}) SELECT {ROW_FROM_EVENT} FROM submitted"
-            " ON CONFLICT (phone_hash) DO NOTHING RETURNING application_id",
-            event.to_json(), phone_hash,
+            " submitted AS MATERIALIZED (SELECT e, e->'data' AS d, $2::text AS h FROM parsed),"
+            f" inserted AS (INSERT INTO applications ({', '.join(COLUMNS)}) SELECT {ROW_FROM_EVENT} FROM submitted"
+            "  ON CONFLICT (phone_hash) DO NOTHING RETURNING application_id, submitted_event_id),"
+            " published AS (INSERT INTO outbox (event_id, event_type, topic, key, payload, traceparent)"
+            "  SELECT submitted_event_id, $3, $4, application_id::text, $1, $5 FROM inserted)"
+            " SELECT application_id FROM inserted",
+            event.to_json(), phone_hash, SUBMITTED, APPLICATIONS_SUBMITTED, traceparent,
         )
         return inserted is not None
 

@@ -61,9 +61,10 @@ async def submit_application(uow: UnitOfWork[Store], raw: Any, source: str, hash
     event = new_event(events.PRODUCER, uuid.uuid4(), events.submitted_data(application, source, submitted_at),
                       occurred_at=submitted_at)
     hashed = phone_hash(application.phone, hash_key)
-    async with uow.transaction() as store:
-        if await store.insert_application(event, hashed):
-            await store.add_events([event])
+    # The application and its event are one statement (atomic), and the duplicate's lookup only reads what a
+    # committed winner wrote: no transaction is needed around them.
+    async with uow.one_statement_at_a_time() as store:
+        if await store.insert_application(event, hashed, tracing.current_traceparent()):
             submitted = Submitted(event.application_id, duplicate=False)
         else:
             first = await store.application_id_of(hashed)

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections import Counter
+from datetime import datetime, timezone
 
 import asyncpg
 import pytest
 
 from services.intake.app import create_app
+from services.intake.domain.events import submitted_data
+from services.intake.domain.validation import validate_application
+from services.intake.store import Store
+from shared.events import new_event
 from shared.settings import get_settings
 from tests.support import TEST_API_KEY, TEST_SIMULATOR_KEY, running, topic_envelopes
 
@@ -52,3 +58,23 @@ async def test_fifty_concurrent_posts_of_one_phone_make_one_application(stack, i
     events = [e for e in await topic_envelopes(stack.kafka_bootstrap_servers, "applications.submitted", settle=1.5)
               if e["data"]["phone"] == f"+91{digits}"]
     assert [e["application_id"] for e in events] == [application_id]  # exactly one event reached Kafka
+
+
+async def test_an_application_and_its_event_are_written_together_or_not_at_all(stack, intake) -> None:
+    """The single-application statement writes both rows or neither: an outbox row that cannot be written
+    (its event id is taken) leaves no application row behind, though no transaction was opened."""
+    application = validate_application({"full_name": "Kiran Rao", "phone": "9876512345", "state": "KA",
+                                        "district": "Mysuru", "age": 30, "consent": True})
+    now = datetime.now(timezone.utc)
+    first = new_event("intake", uuid.uuid4(), submitted_data(application, "test", now), occurred_at=now)
+    same_event_id = first.model_copy(update={"application_id": uuid.uuid4()})
+    conn = await asyncpg.connect(stack.database_url, server_settings={"search_path": "intake"})
+    try:
+        assert await Store(conn).insert_application(first, "hash-of-the-first", None)
+        with pytest.raises(asyncpg.UniqueViolationError):
+            await Store(conn).insert_application(same_event_id, "hash-of-the-second", None)
+        assert await conn.fetchval("SELECT count(*) FROM applications WHERE phone_hash = 'hash-of-the-second'") == 0
+        assert await conn.fetchval("SELECT count(*) FROM outbox WHERE event_id = $1", first.event_id) == 1
+        assert not conn.is_in_transaction()
+    finally:
+        await conn.close()

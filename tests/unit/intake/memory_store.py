@@ -45,9 +45,10 @@ class MemoryStore(MemoryAudit):
 
     # --- the Store's methods ---
 
-    async def insert_application(self, event: Envelope, phone_hash: str) -> bool:
+    async def insert_application(self, event: Envelope, phone_hash: str, traceparent: str | None) -> bool:
         if self._phone_taken(phone_hash):
             return False
+        self._outbox_row(event.event_id, event.event_type, event.kafka_key(), event.to_json())
         data = event.data
         self.applications[event.application_id] = {
             "application_id": event.application_id, "phone_hash": phone_hash, "phone": data["phone"],
