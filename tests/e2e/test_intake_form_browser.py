@@ -90,6 +90,7 @@ async def test_with_javascript_english_confirmation_duplicate_and_hindi_errors(i
     await page.wait_for_selector('#state option[value="RJ"]', state="attached")  # the states came from the API
     phone = f"98{uuid.uuid4().int % 10**8:08d}"
     await fill(page, f"+91 {phone[:5]} {phone[5:]}", state_value="RJ")
+    await page.wait_for_timeout(1100)  # a person takes longer than the minimum fill time (1 s here)
     await page.click("#submit")
     await page.wait_for_selector("#confirmation", state="visible")
     application_id = (await page.text_content("#application-id")).strip()
