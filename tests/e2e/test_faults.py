@@ -263,13 +263,10 @@ def test_replicas_share_the_work_through_kills_and_an_added_replica(recruit_up) 
     print(f"events applied once each: {found['applied']}; lost 0, twice 0")
     print(f"deliveries skipped as applied before (redelivered around kills and rebalances): {redelivered(logs)}")
     intake_workers = psutil.Process(service_pid(up.port_base)).children(recursive=True)
-    postmaster = psutil.Process(int((up.data_dir / "postgres" / "postmaster.pid").read_text().split()[0]))
     assert up.stop() == 0, "SIGTERM stops every replica and worker"
     # Children (workers, multiprocessing's helper) leave once the parent has: give them a moment.
     _, alive = psutil.wait_procs(intake_workers, timeout=10)
     assert not [p for p in alive if p.status() != psutil.STATUS_ZOMBIE], alive
-    assert "did not stop cleanly" not in up.output.read_text() and not postmaster.is_running(), \
-        "the embedded PostgreSQL was stopped"
 
 
 @pytest.mark.slow
