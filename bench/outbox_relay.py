@@ -45,7 +45,7 @@ async def relay_run(dsn: str, servers: str, n: int, batch_size: int) -> float:
     while await relay.publish_batch():
         pass
     elapsed = time.perf_counter() - started
-    assert await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0
+    assert await pool.fetchval("SELECT count(*) FROM outbox_pending") == 0
     await producer.stop()
     await pool.close()
     return n / elapsed

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -28,6 +29,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -67,8 +69,10 @@ def ndjson_chunks(table: list[list[str]], chunk_rows: int) -> list[bytes]:
     return ["".join(lines[i:i + chunk_rows]).encode() for i in range(0, len(lines), chunk_rows)]
 
 
-def import_until_counted(port_base: int, chunks: list[bytes], expected_total: int) -> tuple[float, float, float]:
-    """(last response, all counted, all counted and queued), seconds from the first request's start."""
+def import_until_counted(port_base: int, chunks: list[bytes], expected_total: int,
+                         progress: list | None = None) -> tuple[float, float, float]:
+    """(last response, all counted, all counted and queued), seconds from the first request's start;
+    with `progress`, each summary read is appended to it as (seconds, applications, queued + deferred)."""
     summary_url = f"http://127.0.0.1:{port_base + 3}/v1/stats/summary"
     with httpx.Client(timeout=300) as client:
         started = time.perf_counter()
@@ -85,6 +89,8 @@ def import_until_counted(port_base: int, chunks: list[bytes], expected_total: in
             if counted is None and summary["applications"] >= expected_total:
                 counted = now
             current = summary["current"]
+            if progress is not None:
+                progress.append((now, summary["applications"], current["queued"] + current["deferred"]))
             if counted is not None and current["queued"] + current["deferred"] >= expected_total:
                 queued = now
             time.sleep(0.05)
@@ -153,17 +159,19 @@ async def print_statements(dsn: str, top: int = 15) -> None:
     conn = await asyncpg.connect(dsn)
     try:
         rows = await conn.fetch(
-            "SELECT total_exec_time / 1000 AS seconds, calls, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 110)"
-            " AS query FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT $1", top)
+            "SELECT total_exec_time / 1000 AS seconds, calls, rows, wal_bytes,"
+            " left(regexp_replace(query, '\\s+', ' ', 'g'), 100) AS query"
+            " FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT $1", top)
         wal = await conn.fetchval("SELECT wal_bytes FROM pg_stat_wal")
         checkpoints = await conn.fetchrow("SELECT num_timed, num_requested FROM pg_stat_checkpointer")
     finally:
         await conn.close()
     print(f"    WAL written since the server started: {float(wal) / 1e9:.2f} GB; checkpoints: {checkpoints['num_timed']}"
           f" timed, {checkpoints['num_requested']} requested (by WAL volume)")
-    print("    statements by time (s, calls, rows):")
+    print("    statements by time (s, calls, rows, MB of WAL):")
     for row in rows:
-        print(f"    {row['seconds']:6.1f} {row['calls']:6d} {row['rows']:8d}  {row['query']}")
+        print(f"    {row['seconds']:6.1f} {row['calls']:6d} {row['rows']:8d} {float(row['wal_bytes']) / 1e6:6.0f}"
+              f"  {row['query']}")
 
 
 def free_port_base(count: int = 4) -> int:
@@ -241,6 +249,57 @@ def cpu_seconds(named: dict[str, psutil.Process]) -> dict[str, float]:
     return used
 
 
+class Timeline:
+    """CPU use of every process, sampled each second in a thread while a run goes on (intake with its bulk
+    workers, PostgreSQL with its backends), printed beside reporting's counts: where the run waited on
+    what, and when a core stood idle."""
+
+    def __init__(self, named: dict[str, psutil.Process]) -> None:
+        self.named, self.samples, self._stop = named, [], threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _cpu(self) -> dict[str, float]:
+        used = {}
+        for name, process in self.named.items():
+            if name.startswith("intake bulk worker"):
+                continue
+            total = 0.0
+            for member in [process, *process.children(recursive=True)]:
+                try:
+                    times = member.cpu_times()
+                    total += times.user + times.system
+                except psutil.Error:
+                    pass
+            used[name] = total
+        return used
+
+    def _sample(self) -> None:
+        started, last = time.perf_counter(), self._cpu()
+        while not self._stop.wait(1.0):
+            now = self._cpu()
+            self.samples.append((time.perf_counter() - started, {n: now[n] - last.get(n, now[n]) for n in now}))
+            last = now
+
+    def __enter__(self) -> "Timeline":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def print(self, progress: list) -> None:
+        names = list(self.samples[0][1]) if self.samples else []
+        short = {n: n.split()[0][:8] for n in names}
+        print("    timeline (CPU % of one core each second; reporting's counts):")
+        print("      s    " + " ".join(f"{short[n]:>8}" for n in names) + "    total  counted   queued")
+        for at, used in self.samples:
+            counts = [c for c in progress if c[0] <= at]
+            counted, queued = (counts[-1][1], counts[-1][2]) if counts else (0, 0)
+            print(f"    {at:5.0f}   " + " ".join(f"{100 * used[n]:8.0f}" for n in names)
+                  + f"   {100 * sum(used.values()):6.0f} {counted:8,d} {queued:8,d}")
+
+
 def print_rss(named: dict[str, psutil.Process]) -> None:
     print("    RSS MB: " + ", ".join(f"{name} {rss_mb(p, name.startswith('postgres')):.0f}"
                                      for name, p in named.items()), flush=True)
@@ -262,6 +321,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--profile", type=Path, help="directory for py-spy profiles of the first run")
     parser.add_argument("--statements", action="store_true", help="print the first run's slowest statements")
+    parser.add_argument("--timeline", action="store_true",
+                        help="print the first run's CPU use per process, second by second, beside the counts")
     args = parser.parse_args()
     answered, counted, queued, ceiling = [], [], [], []
     with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
@@ -279,7 +340,11 @@ def main() -> None:
                 chunks = ndjson_chunks(table, args.chunk_rows)
                 cpu_before = cpu_seconds(named)
                 profiles = start_profiles(named, args.profile) if args.profile and run == 0 else []
-                a, c, q = import_until_counted(port_base, chunks, args.rows * (run + 1))
+                progress: list = []
+                with Timeline(named) if args.timeline and run == 0 else contextlib.nullcontext() as timeline:
+                    a, c, q = import_until_counted(port_base, chunks, args.rows * (run + 1), progress)
+                if timeline is not None:
+                    timeline.print(progress)
                 for profile in profiles:
                     profile.send_signal(signal.SIGINT)
                     profile.wait(60)

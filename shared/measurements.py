@@ -26,19 +26,18 @@ from shared.metrics import (
 # The consumer group whose committed offsets on each dead-letter topic mark the dead letters an operator
 # has dealt with (`recruit dlq replay` or `recruit dlq discard`).
 REPLAY_GROUP = "recruit-dlq-replay"
-# The backlog is counted up to this many rows: the count walks the partial index `outbox_unpublished`,
-# and a bulk import's hundred thousand rows need no exact figure, only the oldest row's age.
+# The backlog is counted up to this many rows: a bulk import's hundred thousand rows need no exact
+# figure, only the oldest row's age.
 BACKLOG_COUNT_LIMIT = 100_000
 
 
 async def measure_outbox(pool: asyncpg.Pool, service: str) -> None:
-    """Unpublished rows (capped count) and the age of the oldest: both from the partial index on unpublished
-    rows (ids rise with created_at, so the lowest unpublished id is the oldest row)."""
+    """Unpublished rows (capped count) and the age of the oldest: both from the relay's work list,
+    outbox_pending (ids rise with created_at, so the lowest pending id is the oldest row)."""
     row = await pool.fetchrow(
-        "SELECT (SELECT count(*) FROM (SELECT FROM outbox WHERE published_at IS NULL LIMIT $1) AS waiting)"
-        "  AS unpublished,"
-        " (SELECT extract(epoch FROM now() - created_at) FROM outbox WHERE published_at IS NULL"
-        "  ORDER BY id LIMIT 1) AS oldest_seconds",
+        "SELECT (SELECT count(*) FROM (SELECT FROM outbox_pending LIMIT $1) AS waiting) AS unpublished,"
+        " (SELECT extract(epoch FROM now() - o.created_at) FROM outbox o"
+        "  WHERE o.id = (SELECT min(id) FROM outbox_pending)) AS oldest_seconds",
         BACKLOG_COUNT_LIMIT)
     OUTBOX_UNPUBLISHED.labels(service).set(row["unpublished"])
     OUTBOX_OLDEST_AGE.labels(service).set(max(0.0, float(row["oldest_seconds"] or 0)))

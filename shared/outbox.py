@@ -17,7 +17,7 @@ from shared.metrics import OUTBOX_PUBLISHED
 
 log = logging.getLogger(__name__)
 
-NOTIFY_CHANNEL = "outbox"  # notified by the outbox table's trigger (shared/migrations/005_outbox_notify_trigger.sql)
+NOTIFY_CHANNEL = "outbox"  # notified by the outbox table's trigger (shared/migrations/006_outbox_pending.sql)
 MAX_BACKOFF_SECONDS = 10.0
 KAFKA_MURMUR2_SEED = 0x9747B28C
 COLUMNS = ("event_id", "event_type", "topic", "key", "payload")
@@ -74,15 +74,27 @@ async def queue_unapplied(conn: asyncpg.Connection, consumed_topics: Mapping[str
     if not unapplied:
         return 0
     status = await conn.execute(
-        "UPDATE outbox o SET published_at = NULL WHERE o.published_at IS NOT NULL"
-        " AND o.created_at >= now() - $1::interval AND (" + " OR ".join(unapplied) + ")",
+        "INSERT INTO outbox_pending SELECT o.id FROM outbox o WHERE o.created_at >= now() - $1::interval"
+        " AND (" + " OR ".join(unapplied) + ") ON CONFLICT (id) DO NOTHING",
         *args,
     )
     return int(status.split()[-1])
 
 
+# The oldest pending rows, deleted from the work list (shared/migrations/006_outbox_pending.sql), with
+# what the relay sends of each. Both look-ups are arrays computed once: with `IN (SELECT ... LIMIT)` a
+# planner that believed the work list empty (statistics from a quiet moment) re-ran the subquery for
+# every row, seconds a batch.
+_TAKE_PENDING = (
+    "WITH taken AS (DELETE FROM outbox_pending"
+    " WHERE id = ANY (ARRAY(SELECT id FROM outbox_pending ORDER BY id LIMIT $1)) RETURNING id)"
+    " SELECT id, topic, key, payload, event_type, traceparent FROM outbox"
+    " WHERE id = ANY (ARRAY(SELECT id FROM taken)) ORDER BY id"
+)
+
+
 class OutboxRelay:
-    """Publishes unpublished outbox rows in id order, in batches, then marks them published.
+    """Publishes pending outbox rows in id order, in batches, taking them off the work list (outbox_pending).
 
     One relay per schema publishes at a time (a transaction-scoped advisory lock), so several
     replicas never interleave and a key's events keep their order. A broker outage rolls the
@@ -104,21 +116,12 @@ class OutboxRelay:
         async with self.pool.acquire() as conn, conn.transaction():
             if not await conn.fetchval("SELECT pg_try_advisory_xact_lock(hashtext(current_schema() || '.outbox'))"):
                 return 0
-            rows = await conn.fetch(
-                "SELECT id, topic, key, payload, event_type, traceparent FROM outbox"
-                " WHERE published_at IS NULL ORDER BY id LIMIT $1",
-                self.batch_size,
-            )
+            # Taken off the work list as they are read: this transaction commits only once Kafka has
+            # acknowledged every row, so a failed send rolls the deletion back and they stay pending.
+            rows = await conn.fetch(_TAKE_PENDING, self.batch_size)
             if not rows:
                 return 0
-            acks = await self.send(rows)
-            # Marked while Kafka acknowledges: the mark is in this transaction, which commits only
-            # once every ack is in, so a failed send rolls it back and the rows stay unpublished.
-            try:
-                await conn.execute("UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
-                                   [row["id"] for row in rows])
-            finally:
-                await acks
+            await (await self.send(rows))
         OUTBOX_PUBLISHED.labels(self.schema).inc(len(rows))
         return len(rows)
 
@@ -153,7 +156,7 @@ class OutboxRelay:
         return asyncio.gather(*sends)
 
     async def pending(self) -> int:
-        return await self.pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+        return await self.pool.fetchval("SELECT count(*) FROM outbox_pending")
 
     def _on_notify(self, *_args: object) -> None:
         self._wake.set()

@@ -37,15 +37,15 @@ async def trim_published_outbox(pool: asyncpg.Pool, older_than: timedelta, batch
         async with pool.acquire() as conn, conn.transaction():
             through = await conn.fetchval("SELECT through_id FROM outbox_trimmed FOR UPDATE")
             rows = await conn.fetch(
-                "SELECT id, published_at IS NOT NULL AND created_at < now() - $2::interval AS due FROM outbox"
-                " WHERE id > $1 ORDER BY id LIMIT $3", through, older_than, batch)
+                "SELECT id, created_at < now() - $2::interval AND NOT EXISTS (SELECT FROM outbox_pending p WHERE p.id = o.id)"
+                " AS due FROM outbox o WHERE id > $1 ORDER BY id LIMIT $3", through, older_than, batch)
             due = [row["id"] for row in itertools.takewhile(lambda row: row["due"], rows)]
             if due:
                 # The conditions again: a row committed since the SELECT is never trimmed by mistake.
                 await conn.execute(
                     "UPDATE outbox SET payload = jsonb_set(payload::jsonb, '{data}', '{}'::jsonb)::text"
-                    " WHERE id = ANY($1::bigint[]) AND published_at IS NOT NULL"
-                    " AND created_at < now() - $2::interval", due, older_than)
+                    " WHERE id = ANY($1::bigint[]) AND created_at < now() - $2::interval"
+                    " AND NOT EXISTS (SELECT FROM outbox_pending p WHERE p.id = outbox.id)", due, older_than)
                 await conn.execute("UPDATE outbox_trimmed SET through_id = $1", due[-1])
         trimmed += len(due)
         if len(due) < batch:

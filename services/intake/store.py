@@ -176,14 +176,3 @@ class Store(ServiceStore):
         await self.conn.execute("TRUNCATE bulk_staged_rows")
         return int(status.split()[-1])
 
-    async def analyze_unpublished_outbox(self) -> None:
-        """Fresh statistics of the outbox's unpublished rows, this transaction's own included.
-
-        The relay's "unpublished, by id" query is planned from outbox statistics taken when nearly every
-        row was published: after a 100,000-row import it sorted all of them on disk for every batch of
-        2,000 (0.5-0.9 s each) until autovacuum's ANALYZE came round. A small sample is enough to learn
-        the NULL fraction; autovacuum refines it later.
-        """
-        await self.conn.execute("SET LOCAL default_statistics_target = 10")
-        await self.conn.execute("ANALYZE outbox (published_at)")
-

@@ -227,6 +227,4 @@ async def import_applications(uow: UnitOfWork[Store], batches: AsyncIterable[Seq
                 valid += len(rows)
                 with tracing.span("intake import batch", rows=len(rows)):  # one span a batch, not a row
                     accepted += await store.add_bulk_rows(rows, tracing.current_traceparent())
-        if accepted:
-            await store.analyze_unpublished_outbox()
     return BulkStored(valid, accepted)

@@ -90,7 +90,7 @@ async def outbox_backlog(database_url: str) -> dict[str, dict]:
         for service in SERVICES:
             row = await conn.fetchrow(
                 f'SELECT count(*) AS unpublished, extract(epoch FROM now() - min(created_at)) AS oldest'
-                f' FROM "{service}".outbox WHERE published_at IS NULL')
+                f' FROM "{service}".outbox o JOIN "{service}".outbox_pending p USING (id)')
             backlog[service] = {"unpublished": row["unpublished"],
                                 "oldest_seconds": round(float(row["oldest"]), 1) if row["oldest"] is not None else None}
         return backlog

@@ -28,7 +28,7 @@ HEADER = "full_name,phone,email,state,district,block,age,languages,skills,social
 
 async def drained(intake_db) -> None:
     for _ in range(200):
-        if not await intake_db.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL"):
+        if not await intake_db.fetchval("SELECT count(*) FROM outbox_pending"):
             return
         await asyncio.sleep(0.05)
     raise AssertionError("the outbox did not drain")

@@ -76,8 +76,12 @@ async def test_relay_publishes_in_order_and_marks_rows(stack, pool) -> None:
         await producer.stop()
 
 
+# What no relay ran for here must not wait for the next test's relay and broker.
+DROP_UNRELAYED = "WITH gone AS (DELETE FROM outbox_pending RETURNING id) DELETE FROM outbox WHERE id IN (SELECT id FROM gone)"
+
+
 async def _unpublished_is(pool: asyncpg.Pool, n: int) -> bool:
-    return await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == n
+    return await pool.fetchval("SELECT count(*) FROM outbox_pending") == n
 
 
 async def test_rolled_back_transaction_publishes_nothing(pool) -> None:
@@ -87,6 +91,25 @@ async def test_rolled_back_transaction_publishes_nothing(pool) -> None:
             await add_events(conn, [erased_event()])
             raise RuntimeError("the state change failed")
     assert await pool.fetchval("SELECT count(*) FROM outbox") == before
+
+
+async def test_every_event_written_waits_in_the_work_list_until_relayed(pool) -> None:
+    """The outbox trigger puts every row a statement adds, by INSERT or COPY, on the relay's work list
+    (outbox_pending) in the writer's transaction: a rollback leaves neither."""
+    pending_before = await pool.fetchval("SELECT count(*) FROM outbox_pending")
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            await add_events(conn, [erased_event()])
+            await add_events(conn, [erased_event() for _ in range(60)])
+        with pytest.raises(RuntimeError):
+            async with pool.acquire() as conn, conn.transaction():
+                await add_events(conn, [erased_event() for _ in range(60)])
+                raise RuntimeError("the state change failed")
+        assert await pool.fetchval("SELECT count(*) FROM outbox_pending") == pending_before + 61
+        assert await pool.fetchval("SELECT count(*) FROM outbox_pending p WHERE NOT EXISTS"
+                                   " (SELECT FROM outbox o WHERE o.id = p.id)") == 0
+    finally:
+        await pool.execute(DROP_UNRELAYED)
 
 
 async def test_a_commit_that_adds_events_notifies_the_relay_once(pool) -> None:
@@ -118,8 +141,7 @@ async def test_a_commit_that_adds_events_notifies_the_relay_once(pool) -> None:
     finally:
         await listener.remove_listener(NOTIFY_CHANNEL, on_notify)
         await pool.release(listener)
-        # No relay ran here: these rows must not wait for the next test's relay and broker.
-        await pool.execute("DELETE FROM outbox WHERE published_at IS NULL")
+        await pool.execute(DROP_UNRELAYED)
 
 
 async def _true(value: bool) -> bool:
@@ -139,7 +161,7 @@ async def test_relay_survives_a_broker_outage(stack, pool, tmp_path) -> None:
         async with pool.acquire() as conn, conn.transaction():
             await add_events(conn, [erased_event() for _ in range(20)])
         await asyncio.sleep(3)
-        assert await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 20
+        assert await pool.fetchval("SELECT count(*) FROM outbox_pending") == 20
         assert not task.done(), "the relay must keep retrying, not die"
         broker.start()  # same port, an empty broker
         await ensure_topics(broker.bootstrap_servers, 3)

@@ -27,7 +27,8 @@ async def test_only_events_a_consumer_has_not_applied_are_queued_again(stack) ->
     try:
         async with pool.acquire() as conn, conn.transaction():
             await add_events(conn, [applied_everywhere, missing_in_placement, applied_nowhere, never_published, queued])
-            await conn.execute("UPDATE outbox SET published_at = now() WHERE event_id <> $1", never_published.event_id)
+            await conn.execute("DELETE FROM outbox_pending WHERE id IN (SELECT id FROM outbox WHERE event_id <> $1)",
+                               never_published.event_id)
             claims = [(c, applied_everywhere) for c in CONSUMERS] + [
                 ("screening", missing_in_placement), ("reporting", missing_in_placement), ("reporting", queued)]
             for consumer, event in claims:
@@ -36,10 +37,11 @@ async def test_only_events_a_consumer_has_not_applied_are_queued_again(stack) ->
 
         async with pool.acquire() as conn:
             assert await queue_unapplied(conn, CONSUMED_TOPICS, WINDOW) == 2
-            unpublished = {r["event_id"] for r in await conn.fetch("SELECT event_id FROM outbox WHERE published_at IS NULL")}
+            unpublished = {r["event_id"] for r in await conn.fetch(
+                "SELECT event_id FROM outbox JOIN outbox_pending USING (id)")}
             assert unpublished == {missing_in_placement.event_id, applied_nowhere.event_id, never_published.event_id}
             # Once every consumer has applied them (claimed in its inbox), nothing is queued again.
-            await conn.execute("UPDATE outbox SET published_at = now()")
+            await conn.execute("DELETE FROM outbox_pending")
             for consumer, event in [("placement", missing_in_placement), *((c, applied_nowhere) for c in CONSUMERS),
                                     *((c, never_published) for c in CONSUMERS)]:
                 await conn.execute(f'INSERT INTO "{consumer}".inbox (consumer, event_id, topic) VALUES ($1, $2, $3)',
@@ -58,7 +60,8 @@ async def test_inbox_rows_past_retention_are_pruned_and_their_events_stay_out_of
     try:
         async with intake.acquire() as conn, conn.transaction():
             await add_events(conn, [old, recent])
-            await conn.execute("UPDATE outbox SET published_at = now(),"
+            await conn.execute("DELETE FROM outbox_pending")
+            await conn.execute("UPDATE outbox SET"
                                " created_at = CASE WHEN event_id = $1 THEN now() - interval '10 days' ELSE now() END",
                                old.event_id)
         for consumer, pool in pools.items():
@@ -75,7 +78,7 @@ async def test_inbox_rows_past_retention_are_pruned_and_their_events_stay_out_of
         # The old event's rows are gone, and yet it is not sent again: it is older than the window.
         async with intake.acquire() as conn:
             assert await queue_unapplied(conn, CONSUMED_TOPICS, WINDOW) == 0
-            assert await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0
+            assert await conn.fetchval("SELECT count(*) FROM outbox_pending") == 0
     finally:
         await intake.close()
         for pool in pools.values():

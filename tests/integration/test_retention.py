@@ -225,7 +225,7 @@ async def _none_left(conn: asyncpg.Connection, schema: str) -> bool:
 
 
 async def _all_published(conn: asyncpg.Connection) -> bool:
-    return all([not await conn.fetchval(f'SELECT count(*) FROM "{s}".outbox WHERE published_at IS NULL')
+    return all([not await conn.fetchval(f'SELECT count(*) FROM "{s}".outbox_pending')
                 for s in SCHEMAS])
 
 

@@ -36,7 +36,7 @@ async def publish(stack, pool, events: list) -> dict[bytes, dict[str, bytes]]:
     try:
         ids = [e.event_id for e in events]
         await eventually(lambda: pool.fetchval(
-            "SELECT count(*) = 0 FROM outbox WHERE event_id = ANY($1::uuid[]) AND published_at IS NULL", ids))
+            "SELECT count(*) = 0 FROM outbox JOIN outbox_pending USING (id) WHERE event_id = ANY($1::uuid[])", ids))
     finally:
         relay.stop()
         await task

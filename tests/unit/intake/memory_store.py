@@ -127,9 +127,6 @@ class MemoryStore(MemoryAudit):
             accepted += 1
         return accepted
 
-    async def analyze_unpublished_outbox(self) -> None:
-        pass
-
 
 class MemoryUnitOfWork(support.MemoryUnitOfWork[MemoryStore]):
     def __init__(self, store: MemoryStore | None = None) -> None:
