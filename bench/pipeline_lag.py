@@ -48,12 +48,13 @@ from shared.runtime.infra import EmbeddedPostgres, Infrastructure, free_port, st
 CEILING_TOPIC = "bench.ceiling"  # its own topic: no service consumes it
 
 
-def start_recruit_up(env: dict[str, str], data_dir: Path, port_base: int) -> subprocess.Popen:
+def start_recruit_up(env: dict[str, str], data_dir: Path, port_base: int, replicas: str = "") -> subprocess.Popen:
     recruit = Path(sys.executable).parent / "recruit"
     log = data_dir / "recruit-up.out"
     data_dir.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as out:
-        process = subprocess.Popen([str(recruit), "up", "--data-dir", str(data_dir), "--port-base", str(port_base)],
+        command = [str(recruit), "up", "--data-dir", str(data_dir), "--port-base", str(port_base)]
+        process = subprocess.Popen(command + (["--replicas", replicas] if replicas else []),
                                    env=env, stdout=out, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -213,7 +214,8 @@ def processes(up: subprocess.Popen, infra) -> dict[str, psutil.Process]:
         if "spawn_main" in command:
             found[f"intake bulk worker {child.pid}"] = child
         elif " service " in command:
-            found[command.split(" service ")[1].split()[0]] = child
+            name = command.split(" service ")[1].split()[0]
+            found[name if name not in found else f"{name} {child.pid}"] = child  # a replica
         elif "--storage-engine" in command:  # the broker recruit up started itself (and may recycle)
             found["broker"] = child
     if infra.kafka and infra.kafka.process:
@@ -321,6 +323,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--profile", type=Path, help="directory for py-spy profiles of the first run")
     parser.add_argument("--statements", action="store_true", help="print the first run's slowest statements")
+    parser.add_argument("--replicas", default="", help="recruit up's --replicas, e.g. reporting=2")
     parser.add_argument("--timeline", action="store_true",
                         help="print the first run's CPU use per process, second by second, beside the counts")
     args = parser.parse_args()
@@ -331,7 +334,7 @@ def main() -> None:
             track_statements(infra)
         port_base = free_port()
         env = {**os.environ, **infra.env(), "INTAKE_API_KEYS": f"bench:{API_KEY}", "LOG_LEVEL": "WARNING"}
-        up = start_recruit_up(env, Path(tmp) / "recruit", port_base)
+        up = start_recruit_up(env, Path(tmp) / "recruit", port_base, args.replicas)
         try:
             named = processes(up, infra)
             print_rss(named)
