@@ -17,10 +17,15 @@ from shared.metrics import OUTBOX_PUBLISHED
 
 log = logging.getLogger(__name__)
 
-NOTIFY_CHANNEL = "outbox"  # notified by the outbox table's trigger (shared/migrations/006_outbox_pending.sql)
 MAX_BACKOFF_SECONDS = 10.0
 KAFKA_MURMUR2_SEED = 0x9747B28C
 COLUMNS = ("event_id", "event_type", "topic", "key", "payload")
+
+
+def notify_channel(schema: str) -> str:
+    """The channel the outbox table's trigger of `schema` notifies at each commit that adds rows
+    (shared/migrations/006_outbox_pending.sql): the relay of that schema, and no other, listens on it."""
+    return f"outbox.{schema}"
 
 
 def kafka_partition(key: bytes, partition_count: int) -> int:
@@ -163,7 +168,7 @@ class OutboxRelay:
 
     async def run(self) -> None:
         listener = await self.pool.acquire()
-        await listener.add_listener(NOTIFY_CHANNEL, self._on_notify)
+        await listener.add_listener(notify_channel(self.schema), self._on_notify)
         backoff = 0.5
         try:
             while not self._stopping:
@@ -187,7 +192,7 @@ class OutboxRelay:
                     pass
         finally:
             try:
-                await listener.remove_listener(NOTIFY_CHANNEL, self._on_notify)
+                await listener.remove_listener(notify_channel(self.schema), self._on_notify)
             finally:
                 await self.pool.release(listener)
 

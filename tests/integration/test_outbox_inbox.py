@@ -14,7 +14,7 @@ from aiokafka.partitioner import DefaultPartitioner
 from shared import db, inbox
 from shared.broker import ensure_topics, make_producer
 from shared.events import APPLICATIONS_ERASED, ApplicationErased, new_event
-from shared.outbox import NOTIFY_CHANNEL, OutboxRelay, add_events
+from shared.outbox import OutboxRelay, add_events, notify_channel
 from shared.runtime.infra import EmbeddedKafka
 from tests.support import eventually, migrated_pool
 
@@ -112,16 +112,19 @@ async def test_every_event_written_waits_in_the_work_list_until_relayed(pool) ->
         await pool.execute(DROP_UNRELAYED)
 
 
-async def test_a_commit_that_adds_events_notifies_the_relay_once(pool) -> None:
-    """The outbox table's trigger notifies the relay's channel, at commit only and once a transaction,
-    whether the rows came by INSERT (a few) or COPY (many)."""
+async def test_a_commit_that_adds_events_notifies_its_schemas_relay_once(pool) -> None:
+    """The outbox table's trigger notifies the relay of its own schema, at commit only and once a
+    transaction, whether the rows came by INSERT (a few) or COPY (many); another service's relay,
+    listening in the same database, hears nothing."""
     notified: list[str] = []
+    channels = (notify_channel(SCHEMA), notify_channel("placement"))
 
     def on_notify(_connection, _pid, channel: str, _payload: str) -> None:
         notified.append(channel)
 
     listener = await pool.acquire()
-    await listener.add_listener(NOTIFY_CHANNEL, on_notify)
+    for channel in channels:
+        await listener.add_listener(channel, on_notify)
     try:
         async with pool.acquire() as conn, conn.transaction():
             await add_events(conn, [erased_event()])
@@ -137,9 +140,10 @@ async def test_a_commit_that_adds_events_notifies_the_relay_once(pool) -> None:
             await add_events(conn, [erased_event() for _ in range(60)])
         await eventually(lambda: _true(len(notified) == 2))
         await asyncio.sleep(0.3)
-        assert notified == [NOTIFY_CHANNEL] * 2, "the rolled-back transaction notified nobody"
+        assert notified == [notify_channel(SCHEMA)] * 2, "the rolled-back transaction notified nobody"
     finally:
-        await listener.remove_listener(NOTIFY_CHANNEL, on_notify)
+        for channel in channels:
+            await listener.remove_listener(channel, on_notify)
         await pool.release(listener)
         await pool.execute(DROP_UNRELAYED)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from shared.outbox import notify_channel
 from tests.support import migrated_pool
 
 SCHEMA = "reporting"
@@ -49,6 +50,6 @@ async def test_a_released_connection_comes_back_clean(pool) -> None:
         def on_notify(*_args) -> None:
             pass
 
-        await conn.add_listener("outbox", on_notify)
-        await conn.remove_listener("outbox", on_notify)
+        await conn.add_listener(notify_channel(SCHEMA), on_notify)
+        await conn.remove_listener(notify_channel(SCHEMA), on_notify)
         assert await conn.fetchval("SELECT count(*) FROM pg_listening_channels()") == 0
