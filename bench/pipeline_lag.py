@@ -14,7 +14,10 @@ Also printed after each run: the resident memory (RSS) of every process (service
 workers, the broker, PostgreSQL), and the CPU seconds each used until all were queued. With --profile DIR, `py-spy record` samples every service
 during the first run and writes one collapsed-stack file per service (py-spy's raw format); with
 --statements (embedded PostgreSQL only), the statements that took most of the database's time in
-the first run are printed (pg_stat_statements).
+the first run are printed (pg_stat_statements) with the WAL each wrote; with --timeline, each process's
+CPU use second by second through the first run, beside reporting's counts (read from the last bulk
+response on), which shows which service trails and when a core stands idle. --replicas passes recruit
+up's own option (e.g. reporting=2).
 """
 
 from __future__ import annotations
@@ -293,7 +296,7 @@ class Timeline:
     def print(self, progress: list) -> None:
         names = list(self.samples[0][1]) if self.samples else []
         short = {n: n.split()[0][:8] for n in names}
-        print("    timeline (CPU % of one core each second; reporting's counts):")
+        print("    timeline (CPU % of one core each second; reporting's counts, read from the last response on):")
         print("      s    " + " ".join(f"{short[n]:>8}" for n in names) + "    total  counted   queued")
         for at, used in self.samples:
             counts = [c for c in progress if c[0] <= at]
