@@ -313,7 +313,7 @@ def print_rss(named: dict[str, psutil.Process]) -> None:
 def start_profiles(named: dict[str, psutil.Process], directory: Path) -> list[subprocess.Popen]:
     py_spy = Path(sys.executable).parent / "py-spy"
     directory.mkdir(parents=True, exist_ok=True)
-    return [subprocess.Popen([str(py_spy), "record", "--pid", str(p.pid), "--format", "raw", "--rate", "50",
+    return [subprocess.Popen([str(py_spy), "record", "--pid", str(p.pid), "--format", "raw", "--rate", "100",
                               "--nonblocking", "-o", str(directory / f"{name}.txt")],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             for name, p in named.items() if name in ("intake", "screening", "placement", "reporting")]
