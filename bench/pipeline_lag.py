@@ -240,18 +240,20 @@ def rss_mb(process: psutil.Process, with_children: bool) -> float:
     return total / 1e6
 
 
+def process_cpu(process: psutil.Process, with_children: bool) -> float:
+    """CPU seconds (user + system) a process has used, with its children's if asked; a process gone counts 0."""
+    total = 0.0
+    for member in [process, *process.children(recursive=True)] if with_children else [process]:
+        try:
+            times = member.cpu_times()
+            total += times.user + times.system
+        except psutil.Error:
+            pass
+    return total
+
+
 def cpu_seconds(named: dict[str, psutil.Process]) -> dict[str, float]:
-    used = {}
-    for name, process in named.items():
-        total = 0.0
-        for member in [process, *process.children(recursive=True)] if name.startswith("postgres") else [process]:
-            try:
-                times = member.cpu_times()
-                total += times.user + times.system
-            except psutil.Error:
-                pass
-        used[name] = total
-    return used
+    return {name: process_cpu(process, name.startswith("postgres")) for name, process in named.items()}
 
 
 class Timeline:
@@ -264,19 +266,8 @@ class Timeline:
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _cpu(self) -> dict[str, float]:
-        used = {}
-        for name, process in self.named.items():
-            if name.startswith("intake bulk worker"):
-                continue
-            total = 0.0
-            for member in [process, *process.children(recursive=True)]:
-                try:
-                    times = member.cpu_times()
-                    total += times.user + times.system
-                except psutil.Error:
-                    pass
-            used[name] = total
-        return used
+        return {name: process_cpu(process, with_children=True) for name, process in self.named.items()
+                if not name.startswith("intake bulk worker")}
 
     def _sample(self) -> None:
         started, last = time.perf_counter(), self._cpu()

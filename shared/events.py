@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
@@ -197,15 +198,24 @@ class InvalidEvent(ValueError):
 
 
 def new_event(producer: str, application_id: uuid.UUID | str, data: EventData,
-              occurred_at: datetime | None = None) -> Envelope:
+              occurred_at: datetime | None = None, event_id: uuid.UUID | None = None) -> Envelope:
+    """A new event of `data`'s type; `event_id` one of new_event_ids, or a fresh random one."""
     return Envelope(
-        event_id=uuid.uuid4(),
+        event_id=event_id or uuid.uuid4(),
         event_type=EVENT_TYPE_OF[type(data)],
         occurred_at=occurred_at or datetime.now(timezone.utc),
         producer=producer,
         application_id=application_id,  # a UUID, or its text: the model parses it
         data=data.model_dump(mode="json"),
     )
+
+
+def new_event_ids(count: int) -> list[uuid.UUID]:
+    """`count` random (version 4) event ids from one os.urandom call, for a producer writing a batch of
+    events: uuid4() makes a system call per id, which cost a consumer opening thousands of cases more
+    than building each event."""
+    random = os.urandom(16 * count)
+    return [uuid.UUID(bytes=random[i:i + 16], version=4) for i in range(0, 16 * count, 16)]
 
 
 def parse_event(raw: bytes | str | None) -> Event:

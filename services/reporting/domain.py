@@ -163,38 +163,38 @@ def tallies(p: Projection) -> Counter[Cell]:
     `applications` (a result can arrive before the application it is about). Days are Indian days
     (shared.india_time): an application sent at 00:30 IST on the 2nd counts on the 2nd.
     """
-    cells: Counter[Cell] = Counter()
+    return Counter(_cells(p))
+
+
+def _cells(p: Projection) -> list[Cell]:
+    """The cells one application counts 1 in (tallies): never a cell twice, so a list, which a batch sums
+    without building a Counter per application."""
     if p.submitted_at is None:
-        return cells
-    ever = ["applications"]
+        return []
+    counted = ["applications"]  # what happened to it ever, then where a non-erased application is now
     # An interview result means an interview was held, scheduled through the API or not.
     if p.ever_scheduled or p.outcome is not None:
-        ever.append("scheduled")
+        counted.append("scheduled")
     if p.outcome in ("selected", "rejected"):
-        ever.append("interviewed")
+        counted.append("interviewed")
     if p.outcome is not None:
-        ever.append(p.outcome)
+        counted.append(p.outcome)
     if p.erased:
-        ever.append("erased")
-    now: list[str] = []  # where a non-erased application is now
+        counted.append("erased")
     if not (p.erased or p.purged) and p.stage in CURRENT_BUCKET:
-        now.append(CURRENT_BUCKET[p.stage])
+        counted.append(CURRENT_BUCKET[p.stage])
         if p.stage == "placed" and p.level in SEATED_LEVELS:
-            now.append(f"level_{p.level}")
-    for column in ever + now:
-        cells["summary", (), column] += 1
-    places = [("state", (p.state,))]
+            counted.append(f"level_{p.level}")
+    cells: list[Cell] = [("summary", (), column) for column in counted]
+    in_places = [column for column in counted if column in PLACE_COLUMNS]
+    cells += [("state", (p.state,), column) for column in in_places]
     if p.district is not None:
-        places.append(("district", (p.state, p.district)))
-    for table, key in places:
-        for column in ever + now:
-            if column in PLACE_COLUMNS:
-                cells[table, key, column] += 1
-    cells["day", (local_date(p.submitted_at), p.state), "applications"] += 1
+        cells += [("district", (p.state, p.district), column) for column in in_places]
+    cells.append(("day", (local_date(p.submitted_at), p.state), "applications"))
     if p.selected_at is not None:
-        cells["day", (local_date(p.selected_at), p.state), "selected"] += 1
+        cells.append(("day", (local_date(p.selected_at), p.state), "selected"))
     if p.placed_at is not None:
-        cells["day", (local_date(p.placed_at), p.state), "placed"] += 1
+        cells.append(("day", (local_date(p.placed_at), p.state), "placed"))
     return cells
 
 
@@ -213,10 +213,12 @@ def delta(old: Projection, new: Projection) -> CounterMoves:
 def summed_delta(moves: Iterable[tuple[Projection, Projection]]) -> CounterMoves:
     """The change to each counter row of many applications' (old, new) moves, zero sums left out.
     Per-event deltas telescope, so for a batch this is what applying its events one at a time adds."""
-    cells: Counter[Cell] = Counter()
+    cells: dict[Cell, int] = {}
     for old, new in moves:
-        cells.update(tallies(new))
-        cells.subtract(tallies(old))
+        for cell in _cells(new):
+            cells[cell] = cells.get(cell, 0) + 1
+        for cell in _cells(old):
+            cells[cell] = cells.get(cell, 0) - 1
     rows: CounterMoves = {}
     for (table, key, column), change in cells.items():
         if change:

@@ -22,6 +22,10 @@ from shared.unit_of_work import ConcurrentChange
 _PROJECTION_COLUMNS = ("state", "district", "submitted_at", "stage", "stage_at", "level", "unit_id",
                        "ever_scheduled", "outcome", "selected_at", "placed_at", "erased", "purged")
 
+# Only what a projection holds: a batch reads thousands of rows, and the hash and row times are not needed.
+_LOCK_PROJECTIONS = ("SELECT application_id, " + ", ".join(_PROJECTION_COLUMNS) + " FROM applications"
+                     " WHERE application_id = ANY($1::uuid[]) ORDER BY application_id FOR UPDATE")
+
 _COUNTER_TABLES = {
     "state": ("state_counts", ("state",), PLACE_COLUMNS),
     "district": ("district_counts", ("state", "district"), PLACE_COLUMNS),
@@ -92,9 +96,7 @@ class Store:
         """The stored projections of these applications, locked for this transaction, so two transactions
         touching one application (two replicas) take turns; an application with none yet is left out
         (save_projections creates it). Locked in id order, so overlapping batches wait rather than deadlock."""
-        rows = await self.conn.fetch(
-            "SELECT * FROM applications WHERE application_id = ANY($1::uuid[]) ORDER BY application_id FOR UPDATE",
-            list(set(application_ids)))
+        rows = await self.conn.fetch(_LOCK_PROJECTIONS, list(set(application_ids)))
         return {row["application_id"]: _projection(row) for row in rows}
 
     async def save_projections(self, projections: Sequence[tuple[uuid.UUID, Projection, str | None]],

@@ -5,7 +5,7 @@ instants an Indian day spans (the list of scheduled interviews)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from types import MappingProxyType
@@ -228,10 +228,18 @@ class NewCase(NamedTuple):
     queued: ScreeningQueued
 
 
-def new_case(application_id: uuid.UUID, application: ApplicationSubmitted, today: date,
-             calendar: Mapping[str, date]) -> NewCase:
-    """A submission's case, waiting as the election calendar says on `today`."""
-    return NewCase(application_id, application, waiting(application.state, today, calendar))
+def new_cases(submissions: Iterable[tuple[uuid.UUID, ApplicationSubmitted]], today: date,
+              calendar: Mapping[str, date]) -> list[NewCase]:
+    """Each submission's case, waiting as the election calendar says on `today`; a state's queued event
+    is made once, as every case of that state in the batch gets the same."""
+    queued: dict[str, ScreeningQueued] = {}
+    cases = []
+    for application_id, application in submissions:
+        state = application.state
+        if state not in queued:
+            queued[state] = waiting(state, today, calendar)
+        cases.append(NewCase(application_id, application, queued[state]))
+    return cases
 
 
 def opened_events(cases: Sequence[NewCase], opened: Collection[uuid.UUID]) -> list[tuple[uuid.UUID, ScreeningQueued]]:

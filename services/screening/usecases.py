@@ -12,7 +12,15 @@ from typing import NamedTuple, Protocol
 from services.screening import domain
 from services.screening.store import DECIDED_START, INTERVIEWS_START, QUEUE_START, Store
 from shared import audit, tracing
-from shared.events import ApplicationErased, ApplicationSubmitted, Event, EventData, new_event, runs_by_type
+from shared.events import (
+    ApplicationErased,
+    ApplicationSubmitted,
+    Event,
+    EventData,
+    new_event,
+    new_event_ids,
+    runs_by_type,
+)
 from shared.india_time import today_in_india
 from shared.unit_of_work import UnitOfWork
 
@@ -251,10 +259,10 @@ async def open_cases(store: Store, submissions: Sequence[Event], today: date | N
     outbox write for the run."""
     await store.lock_calendar(exclusive=False)
     calendar, today = await store.election_calendar(), today or today_in_india()
-    cases = [domain.new_case(envelope.application_id, data, today, calendar) for envelope, data in submissions]
-    opened = await store.open_cases(cases, tracing.traceparents_of(cases))
-    await store.add_events([new_event(PRODUCER, application_id, queued)
-                            for application_id, queued in domain.opened_events(cases, opened)])
+    cases = domain.new_cases(((envelope.application_id, data) for envelope, data in submissions), today, calendar)
+    opened = domain.opened_events(cases, await store.open_cases(cases, tracing.traceparents_of(cases)))
+    await store.add_events([new_event(PRODUCER, application_id, queued, event_id=event_id)
+                            for (application_id, queued), event_id in zip(opened, new_event_ids(len(opened)))])
 
 
 async def erase_cases(store: Store, erasures: Sequence[Event], today: date | None) -> None:

@@ -22,6 +22,7 @@ from services.screening.domain import (
     WaitingCase,
     decide,
     is_deferred,
+    new_cases,
     opened_events,
     outcome,
     plan_wave,
@@ -36,6 +37,7 @@ from services.screening.domain import (
 )
 from shared.events import RUBRIC
 from shared.india_time import IST
+from tests.support import submission
 
 T0 = datetime(2026, 11, 1, 4, 30, tzinfo=timezone.utc)
 DAY = date(2026, 12, 1)
@@ -407,6 +409,15 @@ def test_an_application_that_came_twice_gets_one_event():
     cases = [NewCase(a, None, queued), NewCase(b, None, queued), NewCase(a, None, queued)]  # type: ignore[arg-type]
     assert opened_events(cases, {a, b}) == [(a, queued), (b, queued)]
     assert opened_events(cases, {b}) == [(b, queued)]
+
+
+def test_new_cases_wait_as_the_calendar_says_for_their_own_state():
+    calendar = {"WB": DAY + timedelta(days=3)}
+    submissions = [(uuid.uuid4(), submission(state).payload()) for state in ("RJ", "WB", "RJ", "WB", "UP")]
+    cases = new_cases(submissions, DAY, calendar)
+    assert [(case.application_id, case.application) for case in cases] == submissions
+    assert [case.queued for case in cases] == [waiting(application.state, DAY, calendar) for _, application in submissions]
+    assert [case.queued.status for case in cases] == ["queued", "deferred", "queued", "deferred", "queued"]
 
 
 def test_a_wave_may_not_be_on_a_past_day_nor_hold_no_slot():
