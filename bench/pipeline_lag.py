@@ -11,13 +11,13 @@ design must do with the same rows, in one process: one asyncpg COPY of them, a p
 batched produce of them as JSON, and a plain aiokafka consume of them back.
 
 Also printed after each run: the resident memory (RSS) of every process (services, their bulk
-workers, the broker, PostgreSQL), and the CPU seconds each used until all were queued. With --profile DIR, `py-spy record` samples every service
-during the first run and writes one collapsed-stack file per service (py-spy's raw format); with
---statements (embedded PostgreSQL only), the statements that took most of the database's time in
-the first run are printed (pg_stat_statements) with the WAL each wrote; with --timeline, each process's
-CPU use second by second through the first run, beside reporting's counts (read from the last bulk
-response on), which shows which service trails and when a core stands idle. --replicas passes recruit
-up's own option (e.g. reporting=2).
+workers, the broker, PostgreSQL), and the CPU seconds each used until all were queued. With --profile
+DIR, `py-spy record` samples every service during the first run and writes one collapsed-stack file
+per service (py-spy's raw format); with --statements (embedded PostgreSQL only), the statements that
+took most of the database's time in the first run are printed (pg_stat_statements) with the WAL each
+wrote; with --timeline, each process's CPU use second by second through the first run, beside
+reporting's counts (read from the last bulk response on), which shows which service trails and when a
+core stands idle. --replicas passes recruit up's own option (e.g. reporting=2).
 """
 
 from __future__ import annotations

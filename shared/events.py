@@ -201,7 +201,7 @@ def new_event(producer: str, application_id: uuid.UUID | str, data: EventData,
               occurred_at: datetime | None = None, event_id: uuid.UUID | None = None) -> Envelope:
     """A new event of `data`'s type; `event_id` one of new_event_ids, or a fresh random one."""
     return Envelope(
-        event_id=event_id or uuid.uuid4(),
+        event_id=uuid.uuid4() if event_id is None else event_id,
         event_type=EVENT_TYPE_OF[type(data)],
         occurred_at=occurred_at or datetime.now(timezone.utc),
         producer=producer,

@@ -126,7 +126,8 @@ class OutboxRelay:
             rows = await conn.fetch(_TAKE_PENDING, self.batch_size)
             if not rows:
                 return 0
-            await (await self.send(rows))
+            acks = await self.send(rows)
+            await acks
         OUTBOX_PUBLISHED.labels(self.schema).inc(len(rows))
         return len(rows)
 

@@ -37,8 +37,9 @@ async def trim_published_outbox(pool: asyncpg.Pool, older_than: timedelta, batch
         async with pool.acquire() as conn, conn.transaction():
             through = await conn.fetchval("SELECT through_id FROM outbox_trimmed FOR UPDATE")
             rows = await conn.fetch(
-                "SELECT id, created_at < now() - $2::interval AND NOT EXISTS (SELECT FROM outbox_pending p WHERE p.id = o.id)"
-                " AS due FROM outbox o WHERE id > $1 ORDER BY id LIMIT $3", through, older_than, batch)
+                "SELECT id, created_at < now() - $2::interval"
+                " AND NOT EXISTS (SELECT FROM outbox_pending p WHERE p.id = o.id) AS due"
+                " FROM outbox o WHERE id > $1 ORDER BY id LIMIT $3", through, older_than, batch)
             due = [row["id"] for row in itertools.takewhile(lambda row: row["due"], rows)]
             if due:
                 # The conditions again: a row committed since the SELECT is never trimmed by mistake.

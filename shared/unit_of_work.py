@@ -3,7 +3,8 @@
 A service's store is a class built on one connection (`Store(conn)`, every SQL statement a
 method). Use cases never see a pool or a connection: they ask this object for a transaction
 (writes), a connection without one (reads, or writes that are one statement each), or a consumer
-batch's first deliveries, and get the store. Use-case tests hand them an in-memory one instead (tests/unit/<service>/)."""
+batch's first deliveries, and get the store. Use-case tests hand them an in-memory one instead
+(tests/unit/<service>/)."""
 
 from __future__ import annotations
 

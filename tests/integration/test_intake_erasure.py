@@ -27,7 +27,9 @@ async def submitted(intake, intake_db, body: dict | None = None) -> tuple[str, d
     application_id = response.json()["application_id"]
 
     async def published():
-        return await intake_db.fetchval("SELECT NOT EXISTS (SELECT FROM outbox_pending p WHERE p.id = o.id) FROM outbox o WHERE key = $1", application_id)
+        return await intake_db.fetchval(
+            "SELECT NOT EXISTS (SELECT FROM outbox_pending p WHERE p.id = o.id) FROM outbox o WHERE key = $1",
+            application_id)
 
     await eventually(published)
     return application_id, body

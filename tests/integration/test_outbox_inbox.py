@@ -77,7 +77,8 @@ async def test_relay_publishes_in_order_and_marks_rows(stack, pool) -> None:
 
 
 # What no relay ran for here must not wait for the next test's relay and broker.
-DROP_UNRELAYED = "WITH gone AS (DELETE FROM outbox_pending RETURNING id) DELETE FROM outbox WHERE id IN (SELECT id FROM gone)"
+DROP_UNRELAYED = ("WITH gone AS (DELETE FROM outbox_pending RETURNING id)"
+                  " DELETE FROM outbox WHERE id IN (SELECT id FROM gone)")
 
 
 async def _unpublished_is(pool: asyncpg.Pool, n: int) -> bool:

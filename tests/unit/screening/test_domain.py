@@ -416,7 +416,7 @@ def test_new_cases_wait_as_the_calendar_says_for_their_own_state():
     submissions = [(uuid.uuid4(), submission(state).payload()) for state in ("RJ", "WB", "RJ", "WB", "UP")]
     cases = new_cases(submissions, DAY, calendar)
     assert [(case.application_id, case.application) for case in cases] == submissions
-    assert [case.queued for case in cases] == [waiting(application.state, DAY, calendar) for _, application in submissions]
+    assert [case.queued for case in cases] == [waiting(app.state, DAY, calendar) for _, app in submissions]
     assert [case.queued.status for case in cases] == ["queued", "deferred", "queued", "deferred", "queued"]
 
 
