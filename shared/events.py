@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import types
 import uuid
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, Optional, Union, get_args, get_origin
 
+import annotated_types
+import msgspec
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 
 APPLICATIONS_SUBMITTED = "applications.submitted"
@@ -164,33 +167,95 @@ class Envelope(EnvelopeHead):
         return self.model_dump_json()
 
 
-# An event as a consumer receives it: the envelope of one event type with its data as that event's
-# model, all the known event types told apart by event_type. One pass over the message's bytes
-# (pydantic's own JSON parser) checks the envelope and the data together.
-_RECEIVED: TypeAdapter = TypeAdapter(Annotated[
-    Union[tuple(create_model(f"Received{model.__name__}", __base__=EnvelopeHead,
+# --- Receiving -------------------------------------------------------------------------------------
+# Every consumer decodes every event it receives, so decoding is on the hot path of the pipeline.
+# The models above stay the one definition of each event; what a consumer is handed is their
+# received form: a frozen msgspec struct per model with the same fields, types and constraints,
+# generated from the model (a field type the generator does not know stops the import), with the
+# envelope's fields beside `data`. msgspec checks the contract in one pass without building
+# pydantic models, which cost most of the time. A message msgspec refuses is judged again by
+# pydantic: pydantic names the fields at fault (the dead-letter reason) and decides what passes, so
+# a lax form msgspec is stricter about (a number sent as a string, say) is still accepted as before.
+# tests/unit/shared/test_events.py holds the two to the same verdicts and values; the one difference
+# is a time with digits past the microsecond, which no producer of ours writes: msgspec rounds them,
+# pydantic cuts them off.
+
+_PLAIN_TYPES = (str, int, bool, datetime, uuid.UUID)
+
+
+def _received_type(annotation: Any, metadata: Sequence[Any], where: str) -> Any:
+    """`annotation` as msgspec should check it: the same type, with pydantic's ge/le as msgspec.Meta."""
+    bounds = {}
+    for item in metadata:
+        if isinstance(item, (annotated_types.Ge, annotated_types.Le)):
+            bounds.update({"ge": item.ge} if isinstance(item, annotated_types.Ge) else {"le": item.le})
+        else:
+            raise TypeError(f"{where}: no received form for the constraint {item!r}")
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin in (Union, types.UnionType) and type(None) in args:
+        (inner,) = [arg for arg in args if arg is not type(None)]
+        return Optional[_received_type(inner, metadata, where)]
+    if annotation in _PLAIN_TYPES or origin is Literal or (
+            origin in (list, dict) and all(arg in _PLAIN_TYPES for arg in args)):
+        return Annotated[annotation, msgspec.Meta(**bounds)] if bounds else annotation
+    raise TypeError(f"{where}: no received form for {annotation!r}")
+
+
+def _received_fields(model: type[BaseModel], leave_out: Sequence[str] = ()) -> list[tuple]:
+    fields: list[tuple] = []
+    for name, info in model.model_fields.items():
+        if name in leave_out:
+            continue
+        field_type = _received_type(info.annotation, info.metadata, f"{model.__name__}.{name}")
+        fields.append((name, field_type) if info.is_required() else
+                      (name, field_type, info.get_default(call_default_factory=True)))
+    return fields
+
+
+def _received_envelope(event_type: str, model: type[EventData]) -> type[msgspec.Struct]:
+    """One event type's envelope as received: EnvelopeHead's fields and its data's struct; event_type
+    is the tag msgspec tells the types apart by, and `event_type` and `topic` are class attributes."""
+    data = msgspec.defstruct(f"Received{model.__name__}", _received_fields(model),
+                             frozen=True, forbid_unknown_fields=True, kw_only=True)
+    return msgspec.defstruct(
+        f"Received{model.__name__}Envelope",
+        [*_received_fields(EnvelopeHead, leave_out=("event_type",)), ("data", data)],
+        tag_field="event_type", tag=event_type, frozen=True, forbid_unknown_fields=True, kw_only=True,
+        namespace={"event_type": event_type, "topic": EVENTS[event_type][0], "__module__": __name__},
+    )
+
+
+RECEIVED_ENVELOPES: dict[str, type[msgspec.Struct]] = {
+    event_type: _received_envelope(event_type, model) for event_type, (_, model) in EVENTS.items()}
+_DECODER = msgspec.json.Decoder(Union[tuple(RECEIVED_ENVELOPES.values())])
+
+# The same contract as pydantic checks it (envelope and data in one pass, the event types told apart
+# by event_type): the judge of a message msgspec refused.
+_JUDGE: TypeAdapter = TypeAdapter(Annotated[
+    Union[tuple(create_model(f"Judged{model.__name__}", __base__=EnvelopeHead,
                              event_type=(Literal[event_type], ...), data=(model, ...))
                 for event_type, (_, model) in EVENTS.items())],
     Field(discriminator="event_type"),
 ])
 
-
-# What consumers are handed: each envelope with its data already validated as its event's model.
-Event = tuple[EnvelopeHead, EventData]
+# What consumers are handed: (envelope, data), where the envelope has EnvelopeHead's fields, `topic`
+# and `data`, and the data its event model's fields: the received form from parse_event, or, in
+# tests that call a use case directly, an Envelope and its payload().
+Event = tuple[Any, Any]
 
 
 def runs_by_type(events: Sequence[Event]) -> Iterator[tuple[type[EventData], list[Event]]]:
-    """The events in delivery order, cut into runs of one event type: the one way a consumer
-    dispatches a batch (a run goes to the use case of its type, runs in order, so an event never
-    overtakes an earlier one of another type)."""
+    """The events in delivery order, cut into runs of one event type, each with its event model: the
+    one way a consumer dispatches a batch (a run goes to the use case of its type, runs in order, so an
+    event never overtakes an earlier one of another type)."""
     run: list[Event] = []
     for event in events:
-        if run and type(event[1]) is not type(run[0][1]):
-            yield type(run[0][1]), run
+        if run and event[0].event_type != run[0][0].event_type:
+            yield EVENTS[run[0][0].event_type][1], run
             run = []
         run.append(event)
     if run:
-        yield type(run[0][1]), run
+        yield EVENTS[run[0][0].event_type][1], run
 
 
 class InvalidEvent(ValueError):
@@ -219,13 +284,26 @@ def new_event_ids(count: int) -> list[uuid.UUID]:
 
 
 def parse_event(raw: bytes | str | None) -> Event:
-    """Decode and validate one message value; raises InvalidEvent with a readable reason that names
-    the fields at fault and never their values (the reason travels in dead-letter headers and logs)."""
+    """Decode and validate one message value into its received form; raises InvalidEvent with a
+    readable reason that names the fields at fault and never their values (the reason travels in
+    dead-letter headers and logs)."""
     try:
-        received = _RECEIVED.validate_json(raw or b"")
+        received = _DECODER.decode(raw or b"")
+    except msgspec.MsgspecError:
+        received = _judged(raw)
+    return received, received.data
+
+
+def _judged(raw: bytes | str | None) -> Any:
+    """The received form of a message msgspec refused, if pydantic accepts it; InvalidEvent if not."""
+    try:
+        judged = _JUDGE.validate_json(raw or b"")
     except ValidationError as error:
         raise InvalidEvent(_reason(error)) from error
-    return received, received.data
+    try:
+        return msgspec.convert(judged.model_dump(), RECEIVED_ENVELOPES[judged.event_type])
+    except msgspec.ValidationError as error:  # a value pydantic takes and msgspec cannot hold, say an int over 64 bits
+        raise InvalidEvent(f"not a valid {judged.event_type} envelope: {error}") from error
 
 
 def _reason(error: ValidationError) -> str:

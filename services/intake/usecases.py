@@ -17,7 +17,7 @@ from services.intake.domain.validation import FieldError, validate_application
 from services.intake.store import Store
 from shared import audit, tracing
 from shared.auth import Staff
-from shared.events import Envelope, Event, ScreeningCompleted, new_event
+from shared.events import Envelope, Event, new_event
 from shared.phone import mask_phone, normalize_phone, phone_hash
 from shared.unit_of_work import UnitOfWork
 
@@ -154,7 +154,6 @@ async def apply_events(uow: UnitOfWork[Store], delivered: Sequence[Event]) -> No
     async with uow.first_deliveries(CONSUMER, delivered) as (store, new):
         latest: dict[uuid.UUID, tuple[uuid.UUID, str, datetime]] = {}
         for envelope, result in new:
-            assert isinstance(result, ScreeningCompleted)
             known = latest.get(envelope.application_id)
             if known is None or envelope.occurred_at > known[2]:
                 latest[envelope.application_id] = (envelope.application_id, result.outcome, envelope.occurred_at)

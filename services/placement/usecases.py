@@ -43,7 +43,6 @@ async def apply_events(uow: UnitOfWork[Store], events: Sequence[Event]) -> None:
 async def on_screening_completed(store: Store, run: Sequence[Event]) -> None:
     """Each selection becomes (or updates) a candidate and re-places their state, unless erased or outdated."""
     for envelope, result in run:
-        assert isinstance(result, ScreeningCompleted)
         if not domain.places_a_candidate(result):
             continue
         application_id = envelope.application_id

@@ -10,11 +10,12 @@ from services.reporting import domain
 from services.reporting.domain import ApplicantStatus, DayCounts
 from services.reporting.live_view import LiveView
 from services.reporting.store import Store
-from shared.events import ApplicationSubmitted, Event, runs_by_type
+from shared.events import EVENT_TYPE_OF, ApplicationSubmitted, Event, runs_by_type
 from shared.unit_of_work import UnitOfWork
 
 CONSUMER = "reporting"  # the inbox's consumer name: an event is applied once per name
 BLANK = domain.Projection()  # an application reporting has not heard of yet
+SUBMITTED = EVENT_TYPE_OF[ApplicationSubmitted]
 
 
 async def apply_events(uow: UnitOfWork[Store], events: Sequence[Event], phone_hash_key: bytes,
@@ -38,7 +39,7 @@ async def apply_events(uow: UnitOfWork[Store], events: Sequence[Event], phone_ha
             for envelope, data in run:
                 after[envelope.application_id] = move(after[envelope.application_id], data, envelope.occurred_at)
         hashes = {envelope.application_id: domain.applicant_phone_hash(data.phone, phone_hash_key)
-                  for envelope, data in new if isinstance(data, ApplicationSubmitted)}
+                  for envelope, data in new if envelope.event_type == SUBMITTED}
         # An application whose projection did not move and that brings no hash is left alone.
         saved = [(application_id, projection, hashes.get(application_id))
                  for application_id, projection in after.items()

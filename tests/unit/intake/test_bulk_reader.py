@@ -139,7 +139,7 @@ def test_prepare_rows_gives_valid_rows_events_and_the_rest_messages() -> None:
     assert (phone, full_name, email, state, district, block, age, source, submitted_at) == (
         data.phone, data.full_name, data.email, data.state, data.district, data.block, data.age, data.source,
         data.submitted_at)
-    assert json.loads(details) == {name: data.model_dump(mode="json")[name] for name in DETAILS}
+    assert json.loads(details) == {name: getattr(data, name) for name in DETAILS}
     assert (data.phone, data.state, data.district, data.source, data.skills) == (
         "+919829012345", "RJ", "Jaipur", "partner", ["translation"])
     assert submitted_at == data.submitted_at == envelope.occurred_at == at

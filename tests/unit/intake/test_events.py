@@ -7,6 +7,7 @@ import os
 import uuid
 from datetime import datetime, timezone
 
+import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -56,8 +57,10 @@ def test_the_submitted_event_is_the_validated_application_with_its_source_and_ti
     application_id = uuid.uuid4()
     event = submitted(application_id, application(), "web-form", AT)
     envelope, data = parse_event(event.to_json())  # the consumers' own decoder accepts it
-    assert isinstance(data, ApplicationSubmitted) and envelope.application_id == application_id
-    assert data.model_dump(exclude={"source", "submitted_at"}) == application().model_dump(exclude={"source"})
+    assert envelope.event_type == "application.submitted" and envelope.application_id == application_id
+    received = msgspec.structs.asdict(data)
+    assert {name: received[name] for name in received.keys() - {"source", "submitted_at"}} == (
+        application().model_dump(exclude={"source"}))
     assert (data.source, data.submitted_at, envelope.occurred_at) == ("web-form", AT, AT)
     assert (event.event_type, event.topic, event.kafka_key(), event.producer) == (
         "application.submitted", "applications.submitted", str(application_id), "intake")
