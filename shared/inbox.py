@@ -19,14 +19,30 @@ log = logging.getLogger(__name__)
 async def claim_many(conn: asyncpg.Connection, consumer: str, envelopes: Sequence[Envelope]) -> set[uuid.UUID]:
     """The ids of the events delivered to this consumer for the first time, claimed within the
     caller's transaction: a redelivery finds the row its first delivery committed and is left out;
-    two concurrent deliveries race on the primary key and the loser waits, then is left out."""
-    rows = await conn.fetch(
-        "INSERT INTO inbox (consumer, event_id, topic)"
-        " SELECT $1, event_id, topic FROM unnest($2::uuid[], $3::text[]) AS delivered (event_id, topic)"
-        " ON CONFLICT DO NOTHING RETURNING event_id",
-        consumer, [e.event_id for e in envelopes], [e.topic for e in envelopes],
-    )
-    return {row["event_id"] for row in rows}
+    two concurrent deliveries race on the primary key and the loser waits, then is left out.
+
+    Nearly every batch is delivered for the first time, so its rows are first written by COPY, the
+    cheapest insert PostgreSQL has, under a savepoint. Only when one of them was claimed before does
+    the COPY fail on the primary key; then the savepoint is rolled back and the rows are inserted by one
+    statement that skips the claimed ones. An insert that checks every row for a conflict cost this
+    database nearly twice the time of COPY for rows that almost never conflict."""
+    delivered = {envelope.event_id: envelope.topic for envelope in envelopes}  # an event twice in a batch once
+    if not delivered:
+        return set()
+    try:
+        async with conn.transaction():
+            await conn.copy_records_to_table(
+                "inbox", columns=("consumer", "event_id", "topic"),
+                records=[(consumer, event_id, topic) for event_id, topic in delivered.items()])
+        return set(delivered)
+    except asyncpg.UniqueViolationError:
+        rows = await conn.fetch(
+            "INSERT INTO inbox (consumer, event_id, topic)"
+            " SELECT $1, event_id, topic FROM unnest($2::uuid[], $3::text[]) AS delivered (event_id, topic)"
+            " ON CONFLICT DO NOTHING RETURNING event_id",
+            consumer, list(delivered), list(delivered.values()),
+        )
+        return {row["event_id"] for row in rows}
 
 
 @contextlib.asynccontextmanager

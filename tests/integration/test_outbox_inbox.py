@@ -195,6 +195,35 @@ async def test_inbox_claims_an_event_once_even_concurrently(pool) -> None:
         assert await inbox.claim_many(conn, "another-consumer", [envelope]) == {envelope.event_id}
 
 
+async def test_a_batch_partly_delivered_before_claims_only_its_new_events_and_goes_on(pool) -> None:
+    """The claim writes a batch by COPY and falls back to skipping claimed rows on a conflict: the
+    fallback claims exactly the new events, and the transaction goes on to commit what follows."""
+    old, new_one, new_two = erased_event(), erased_event(), erased_event()
+    async with pool.acquire() as conn, conn.transaction():
+        assert await inbox.claim_many(conn, "test-consumer", [old]) == {old.event_id}
+    async with pool.acquire() as conn, conn.transaction():
+        claimed = await inbox.claim_many(conn, "test-consumer", [new_one, old, new_two, new_one])
+        assert claimed == {new_one.event_id, new_two.event_id}
+        # the use case's own write, after the fallback
+        await conn.execute("INSERT INTO outbox (event_id, event_type, topic, key, payload)"
+                           " VALUES ($1, 't', 't', 'k', '{}')", new_one.event_id)
+    async with pool.acquire() as conn:
+        assert await conn.fetchval(
+            "SELECT count(*) FROM inbox WHERE consumer = 'test-consumer' AND event_id = ANY($1)",
+            [old.event_id, new_one.event_id, new_two.event_id]) == 3
+        assert await conn.fetchval("SELECT count(*) FROM outbox WHERE event_id = $1", new_one.event_id) == 1
+    # Two overlapping batches at once: each event is claimed by exactly one of them.
+    first, shared, last = erased_event(), erased_event(), erased_event()
+
+    async def deliver(batch) -> set:
+        async with inbox.first_deliveries(pool, "test-consumer", [(e, e.payload()) for e in batch]) as (_, fresh):
+            await asyncio.sleep(0.2)
+            return {envelope.event_id for envelope, _ in fresh}
+
+    one, other = await asyncio.gather(deliver([first, shared]), deliver([shared, last]))
+    assert not one & other and one | other == {first.event_id, shared.event_id, last.event_id}
+
+
 async def test_migrations_are_safe_twice_and_concurrently(stack) -> None:
     first, second = await asyncio.gather(db.migrate(stack.database_url, "placement"),
                                          db.migrate(stack.database_url, "placement"))
