@@ -26,7 +26,6 @@ from shared.events import (
     new_event,
     new_event_ids,
     parse_event,
-    runs_by_type,
 )
 
 AT = datetime(2026, 3, 1, 10, 30, 0, 123456, tzinfo=timezone.utc)
@@ -172,10 +171,3 @@ def test_every_field_set_to_each_edge_value_or_left_out_is_received_as_the_model
 @given(mutated_documents())
 def test_any_few_changes_to_an_event_are_received_as_the_models_judge(document) -> None:
     assert_received_as_the_models_judge(json.dumps(document).encode())
-
-
-def test_runs_by_type_cuts_a_batch_into_runs_of_one_event_type_in_order() -> None:
-    events = [parse_event(json.dumps(DOCUMENTS[i])) for i in (0, 0, 2, 0, 1, 1)]
-    runs = [(model, len(run)) for model, run in runs_by_type(events)]
-    assert runs == [(ApplicationSubmitted, 2), (ScreeningQueued, 1), (ApplicationSubmitted, 1), (ApplicationErased, 2)]
-    assert [event for _, run in runs_by_type(events) for event in run] == events

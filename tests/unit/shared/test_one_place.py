@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from shared.auth import Staff, parse_staff_tokens, require_scope
 from shared.errors import field_errors, invalid, state_code
-from shared.events import ApplicationErased, ScreeningQueued, new_event, runs_by_type
+from shared.events import EVENT_TYPE_OF, ApplicationErased, ScreeningQueued, new_event, parse_event, runs_by_type
 from shared.india_time import local_date
 
 AT = datetime(2026, 3, 1, tzinfo=timezone.utc)
@@ -28,12 +28,14 @@ def _event(kind: str):
 
 @given(st.lists(st.sampled_from("eq"), max_size=30))
 def test_runs_by_type_keeps_delivery_order_and_cuts_at_each_change_of_type(kinds: list[str]) -> None:
-    events = [_event(kind) for kind in kinds]
-    runs = list(runs_by_type(events))
-    assert [event for _, run in runs for event in run] == events
-    for model, run in runs:
-        assert run and all(type(data) is model for _, data in run)
-    assert all(a[0] is not b[0] for a, b in zip(runs, runs[1:])), "two runs in a row of one type"
+    made = [_event(kind) for kind in kinds]
+    # as a test hands them to a use case, and as a consumer receives them
+    for events in (made, [parse_event(envelope.to_json()) for envelope, _ in made]):
+        runs = list(runs_by_type(events))
+        assert [event for _, run in runs for event in run] == events
+        for model, run in runs:
+            assert run and all(envelope.event_type == EVENT_TYPE_OF[model] for envelope, _ in run)
+        assert all(a[0] is not b[0] for a, b in zip(runs, runs[1:])), "two runs in a row of one type"
 
 
 def test_an_indian_day_starts_at_1830_utc() -> None:
