@@ -22,7 +22,7 @@ _ENCODER = msgspec.json.Encoder()
 
 def compact_json(value: Any) -> str:
     """Compact, non-ASCII as it is: the JSON pydantic writes (Envelope.to_json), and json.dumps with
-    compact separators and ensure_ascii off; msgspec writes it in a tenth of json's time."""
+    compact separators and ensure_ascii off, written by msgspec, as a bulk worker writes two a row."""
     return _ENCODER.encode(value).decode()
 
 
