@@ -16,7 +16,7 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterable, AsyncIterator, Sequence
+from collections.abc import AsyncIterable, AsyncIterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from datetime import datetime, timezone
 from typing import Literal
@@ -28,11 +28,9 @@ from services.intake.domain.bulk import (
     BulkRecord,
     BulkRejected,
     BulkSummary,
-    PreparedRow,
-    PreparedRows,
     prepare_rows,
 )
-from services.intake.store import Store
+from services.intake.store import BulkBatch, Store
 from shared.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -65,10 +63,13 @@ def end_with_parent(parent: int) -> None:
 
 
 def prepare_batch(fmt: str, header: tuple[str, ...] | None, records: list[BulkRecord], source: str,
-                  hash_key: bytes) -> PreparedRows:
-    """In a worker: one batch prepared, with its random ids (one os.urandom call) and the time it was received."""
+                  hash_key: bytes) -> tuple[BulkBatch, list]:
+    """In a worker: one batch prepared, with its random ids (one os.urandom call) and the time it was received,
+    as the store takes it; and its rejected rows (PreparedRows.rejected)."""
     random = os.urandom(RANDOM_BYTES_PER_RECORD * len(records))
-    return prepare_rows(fmt, header, records, source, hash_key, random=random, submitted_at=datetime.now(timezone.utc))
+    prepared = prepare_rows(fmt, header, records, source, hash_key, random=random,
+                            submitted_at=datetime.now(timezone.utc))
+    return BulkBatch.of(prepared.accepted), prepared.rejected
 
 
 async def import_body(uow: UnitOfWork[Store], workers: Executor, fmt: Literal["csv", "ndjson"],
@@ -77,17 +78,17 @@ async def import_body(uow: UnitOfWork[Store], workers: Executor, fmt: Literal["c
     loop = asyncio.get_running_loop()
     reader, summary = BulkReader(fmt), BulkSummary()
     # Batches being prepared, in file order.
-    preparing: deque[asyncio.Future[PreparedRows]] = deque()
+    preparing: deque[asyncio.Future[tuple[BulkBatch, list]]] = deque()
 
     def prepare(batch: list[BulkRecord]) -> None:
         preparing.append(loop.run_in_executor(workers, prepare_batch, fmt, reader.header, batch, source, hash_key))
 
-    async def next_prepared() -> Sequence[PreparedRow]:
-        prepared = await preparing.popleft()
-        summary.reject(prepared.rejected, lang)
-        return prepared.accepted
+    async def next_prepared() -> BulkBatch:
+        batch, rejected = await preparing.popleft()
+        summary.reject(rejected, lang)
+        return batch
 
-    async def prepared_batches() -> AsyncIterator[Sequence[PreparedRow]]:
+    async def prepared_batches() -> AsyncIterator[BulkBatch]:
         records: list[BulkRecord] = []
         try:
             async for chunk in body:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import asyncpg
@@ -33,6 +34,41 @@ ROW_FROM_EVENT = """
 BULK_COLUMNS = ("application_id", "event_id", "phone_hash", "phone", "full_name", "email", "state", "district",
                 "block", "age", "details", "source", "submitted_at", "payload")
 SUBMITTED = EVENT_TYPE_OF[ApplicationSubmitted]
+
+# COPY's text format: a tab between columns, a newline after each row, \N for NULL, and these escaped.
+_COPY_SPECIAL = ("\\", "\t", "\n", "\r")
+
+
+def _copy_value(value: str | None) -> str:
+    if value is None:
+        return "\\N"
+    if any(special in value for special in _COPY_SPECIAL):
+        return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return value
+
+
+def applications_copy_text(rows: Sequence[PreparedRow]) -> bytes:
+    """Prepared bulk rows as applications rows (COLUMNS) in COPY's text format."""
+    lines = [
+        "\t".join((application_id, phone_hash, _copy_value(phone), _copy_value(full_name), _copy_value(email),
+                   _copy_value(state), _copy_value(district), _copy_value(block), str(age), _copy_value(details),
+                   _copy_value(source), submitted_at.isoformat(), event_id))
+        for (_, application_id, event_id, phone_hash, phone, full_name, email, state, district, block, age, details,
+             source, submitted_at, _) in rows]
+    return "".join(line + "\n" for line in lines).encode()
+
+
+@dataclass(frozen=True)
+class BulkBatch:
+    """A batch of prepared bulk rows, in row order, with the same rows as applications_copy_text made them: a
+    bulk worker makes both, so the event loop hands PostgreSQL the text as it is instead of encoding every value."""
+
+    rows: Sequence[PreparedRow]
+    applications_text: bytes
+
+    @classmethod
+    def of(cls, rows: Sequence[PreparedRow]) -> BulkBatch:
+        return cls(rows, applications_copy_text(rows))
 
 
 class Store(ServiceStore):
@@ -148,31 +184,43 @@ class Store(ServiceStore):
             " ON COMMIT DELETE ROWS"
         )
 
-    async def add_bulk_rows(self, rows: Sequence[PreparedRow], traceparent: str | None = None) -> int:
-        """COPY prepared rows into staging and move them by one statement: the new ones into applications,
-        and their application.submitted events into the outbox, in row order; returns how many were new.
+    async def add_bulk_rows(self, batch: BulkBatch, traceparent: str | None = None) -> int:
+        """Add a batch of prepared rows: the new ones into applications, and their application.submitted events
+        into the outbox, in row order; returns how many were new.
 
-        The first row of a phone wins; a phone already in applications (committed, or from an earlier
-        batch of this transaction) makes a duplicate. The columns come ready from the bulk workers rather
-        than being read out of the event JSON (as ROW_FROM_EVENT does for a single post): parsing 100,000
-        envelopes as jsonb was half of PostgreSQL's time in an import. The events are written INSERT ...
-        SELECT from staging rather than with shared.outbox.add_events, as they are already in the database:
-        the rows are the ones add_events writes (Envelope.to_json, key = the application id), all carrying the
+        The first row of a phone wins; a phone already in applications (committed, or from an earlier batch
+        of this transaction) makes a duplicate. Nearly every batch has none, so its rows are first written
+        by COPY, from the text the bulk worker made, under a savepoint: only a duplicate phone fails the
+        COPY on the unique phone_hash, and then the savepoint is rolled back and the batch goes through
+        staging, one statement picking the rows that are new (add_staged_rows). The events are the rows
+        shared.outbox.add_events writes (Envelope.to_json, key = the application id), all carrying the
         batch's `traceparent` (shared.tracing; None when tracing is off).
         """
+        try:
+            async with self.conn.transaction():
+                await self.conn.copy_to_table("applications", source=memoryview(batch.applications_text), columns=COLUMNS,
+                                              format="text")
+            accepted = batch.rows
+        except asyncpg.UniqueViolationError:
+            accepted = await self.add_staged_rows(batch.rows)
+        await self.conn.copy_records_to_table(
+            "outbox", columns=("event_id", "event_type", "topic", "key", "payload", "traceparent"),
+            records=[(row[2], SUBMITTED, APPLICATIONS_SUBMITTED, row[1], row[-1], traceparent) for row in accepted])
+        return len(accepted)
+
+    async def add_staged_rows(self, rows: Sequence[PreparedRow]) -> list[PreparedRow]:
+        """COPY rows into staging and insert the new ones into applications by one statement; returns those,
+        in row order. The columns come ready from the bulk workers rather than being read out of the event
+        JSON (as ROW_FROM_EVENT does for a single post): parsing the envelopes as jsonb was half of
+        PostgreSQL's time in an import."""
         await self.conn.copy_records_to_table("bulk_staged_rows", columns=("row_no", *BULK_COLUMNS), records=rows)
-        status = await self.conn.execute(
-            "WITH accepted AS ("
-            f"  INSERT INTO applications ({', '.join(COLUMNS)})"
-            "   SELECT DISTINCT ON (phone_hash) application_id, phone_hash, phone, full_name, email, state, district,"
-            "    block, age, details::jsonb, source, submitted_at, event_id"
-            "   FROM bulk_staged_rows ORDER BY phone_hash, row_no"
-            "   ON CONFLICT (phone_hash) DO NOTHING RETURNING application_id)"
-            " INSERT INTO outbox (event_id, event_type, topic, key, payload, traceparent)"
-            "  SELECT event_id, $1, $2, application_id::text, payload, $3"
-            "  FROM bulk_staged_rows JOIN accepted USING (application_id) ORDER BY row_no",
-            SUBMITTED, APPLICATIONS_SUBMITTED, traceparent,
-        )
+        new = await self.conn.fetch(
+            f"INSERT INTO applications ({', '.join(COLUMNS)})"
+            " SELECT DISTINCT ON (phone_hash) application_id, phone_hash, phone, full_name, email, state, district,"
+            "  block, age, details::jsonb, source, submitted_at, event_id"
+            " FROM bulk_staged_rows ORDER BY phone_hash, row_no"
+            " ON CONFLICT (phone_hash) DO NOTHING RETURNING application_id::text")
         await self.conn.execute("TRUNCATE bulk_staged_rows")
-        return int(status.split()[-1])
+        accepted = {row[0] for row in new}
+        return [row for row in rows if row[1] in accepted]
 

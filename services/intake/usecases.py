@@ -12,9 +12,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from services.intake.domain import events
-from services.intake.domain.bulk import PreparedRow
 from services.intake.domain.validation import FieldError, validate_application
-from services.intake.store import Store
+from services.intake.store import BulkBatch, Store
 from shared import audit, tracing
 from shared.auth import Staff
 from shared.events import Envelope, Event, new_event
@@ -213,7 +212,7 @@ class BulkStored:
     accepted: int  # of them, new applications; the rest were duplicates
 
 
-async def import_applications(uow: UnitOfWork[Store], batches: AsyncIterable[Sequence[PreparedRow]]) -> BulkStored:
+async def import_applications(uow: UnitOfWork[Store], batches: AsyncIterable[BulkBatch]) -> BulkStored:
     """A bulk import's prepared rows, batch by batch as they come, in one transaction: nothing is visible or
     published before every batch is in, and an exception from ``batches`` (a body refused half-way) leaves
     nothing behind. A phone already taken, or taken by an earlier row, makes a duplicate; events keep row order.
@@ -221,9 +220,9 @@ async def import_applications(uow: UnitOfWork[Store], batches: AsyncIterable[Seq
     valid = accepted = 0
     async with uow.transaction() as store:
         await store.create_bulk_staging()
-        async for rows in batches:
-            if rows:
-                valid += len(rows)
-                with tracing.span("intake import batch", rows=len(rows)):  # one span a batch, not a row
-                    accepted += await store.add_bulk_rows(rows, tracing.current_traceparent())
+        async for batch in batches:
+            if batch.rows:
+                valid += len(batch.rows)
+                with tracing.span("intake import batch", rows=len(batch.rows)):  # one span a batch, not a row
+                    accepted += await store.add_bulk_rows(batch, tracing.current_traceparent())
     return BulkStored(valid, accepted)

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -84,6 +85,39 @@ async def test_csv_rows_are_imported_with_row_errors_and_duplicates(stack, intak
     outbox_phones = [json.loads(p)["data"]["phone"] for p in await intake_db.fetchval(
         "SELECT array_agg(payload ORDER BY id) FROM outbox WHERE event_type = 'application.submitted'")]
     assert outbox_phones[1:5] == ["+919000000002", "+919000000003", "+919000000006", "+919100000000"]
+    # The first batch had duplicates and went through staging; the second went in by COPY.
+    assert_rows_are_their_events(rows.values(), events)
+
+
+def assert_rows_are_their_events(rows, events) -> None:
+    """Every stored application holds what its application.submitted event says."""
+    by_id = {uuid.UUID(event["application_id"]): event for event in events}
+    for stored in rows:
+        event = by_id[stored["application_id"]]
+        data = event["data"]
+        assert stored["submitted_event_id"] == uuid.UUID(event["event_id"])
+        assert {c: stored[c] for c in ("phone", "full_name", "email", "state", "district", "block", "age", "source")} \
+            == {c: data.get(c) for c in ("phone", "full_name", "email", "state", "district", "block", "age", "source")}
+        assert json.loads(stored["details"]) == {c: data.get(c) for c in bulk.DETAILS}
+        assert stored["submitted_at"] == datetime.fromisoformat(data["submitted_at"])
+
+
+async def test_rows_with_backslashes_and_quotes_are_stored_as_their_events_say(stack, intake, intake_db) -> None:
+    # No duplicates: the batch goes straight in by COPY's text format, where a backslash is an escape.
+    lines = [{"full_name": f'Back\\slash "{n}" \\N', "phone": f"72{10000000 + n}", "state": "MP",
+              "district": "Indore \\ East", "block": "\\t", "age": 25, "consent": True,
+              "languages": ["Hindi"], "social": {"twitter": f'@a\\b"{n}'}, "source": "src\\1",
+              "email": f"q{n}@example.com"} for n in range(30)]
+    body = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
+    response = await intake.post("/v1/applications/bulk", content=body.encode(), headers=NDJSON)
+    assert response.status_code == 200 and response.json()["accepted"] == 30, response.text
+    rows = await intake_db.fetch("SELECT * FROM applications WHERE phone LIKE '+9172%'")
+    assert len(rows) == 30
+    assert {r["full_name"] for r in rows} == {f'Back\\slash "{n}" \\N' for n in range(30)}
+    assert {r["district"] for r in rows} == {"Indore \\ East"} and {r["block"] for r in rows} == {"\\t"}
+    await drained(intake_db)
+    events = await topic_envelopes(stack.kafka_bootstrap_servers, "applications.submitted")
+    assert_rows_are_their_events(rows, events)
 
 
 async def test_ndjson_rows_with_hindi_errors(intake, intake_db) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from services.intake.domain.bulk import PreparedRow
+from services.intake.store import BulkBatch
 from shared.events import Envelope
 from tests import support
 from tests.unit.memory_audit import MemoryAudit
@@ -112,10 +112,10 @@ class MemoryStore(MemoryAudit):
     async def create_bulk_staging(self) -> None:
         pass
 
-    async def add_bulk_rows(self, rows: Sequence[PreparedRow], traceparent: str | None = None) -> int:
+    async def add_bulk_rows(self, batch: BulkBatch, traceparent: str | None = None) -> int:
         accepted = 0
         for (_, application_id, event_id, phone_hash, phone, full_name, email, state, district, block, age, details,
-             source, submitted_at, payload) in sorted(rows, key=lambda row: row[0]):
+             source, submitted_at, payload) in sorted(batch.rows, key=lambda row: row[0]):
             if self._phone_taken(phone_hash):  # the first row of a phone wins, as DISTINCT ON ... ORDER BY row_no
                 continue
             self.applications[uuid.UUID(application_id)] = {

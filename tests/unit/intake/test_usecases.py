@@ -19,6 +19,7 @@ from services.intake.domain.bulk import (
     prepare_rows,
 )
 from services.intake.domain.events import ERASED_SUBMISSION_VALUES
+from services.intake.store import BulkBatch
 from shared.auth import Staff
 from shared.events import parse_event
 from shared.phone import phone_hash
@@ -143,7 +144,7 @@ def person(phone: str) -> dict:
 
 async def batches_of(*batches: Sequence[PreparedRow], then: Exception | None = None) -> AsyncIterator:
     for batch in batches:
-        yield batch
+        yield BulkBatch.of(batch)
     if then is not None:
         raise then
 
