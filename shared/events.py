@@ -164,7 +164,13 @@ class Envelope(EnvelopeHead):
         return str(self.application_id)
 
     def to_json(self) -> str:
-        return self.model_dump_json()
+        """What model_dump_json writes (the fields in their order, compact, non-ASCII as it is, a UTC time
+        with Z), written by msgspec, several times faster: every event a producer writes passes here.
+        tests/unit/shared/test_events.py holds the two to the same bytes."""
+        return _ENVELOPE_ENCODER.encode(self.__dict__).decode()
+
+
+_ENVELOPE_ENCODER = msgspec.json.Encoder()
 
 
 # --- Receiving -------------------------------------------------------------------------------------
