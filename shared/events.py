@@ -269,16 +269,32 @@ class InvalidEvent(ValueError):
 
 
 def new_event(producer: str, application_id: uuid.UUID | str, data: EventData,
-              occurred_at: datetime | None = None, event_id: uuid.UUID | None = None) -> Envelope:
-    """A new event of `data`'s type; `event_id` one of new_event_ids, or a fresh random one."""
+              occurred_at: datetime | None = None) -> Envelope:
+    """A new event of `data`'s type."""
     return Envelope(
-        event_id=uuid.uuid4() if event_id is None else event_id,
+        event_id=uuid.uuid4(),
         event_type=EVENT_TYPE_OF[type(data)],
         occurred_at=occurred_at or datetime.now(timezone.utc),
         producer=producer,
         application_id=application_id,  # a UUID, or its text: the model parses it
         data=data.model_dump(mode="json"),
     )
+
+
+def new_events(producer: str, about: Sequence[tuple[uuid.UUID | str, EventData]],
+               occurred_at: datetime | None = None) -> list[Envelope]:
+    """new_event for each (application id, data) a use case writes together: one time for all, the ids from
+    one new_event_ids call, and a data object several events share (a state's screening.queued in a
+    batch) turned into JSON values once rather than per event."""
+    occurred_at = occurred_at or datetime.now(timezone.utc)
+    values: dict[int, dict[str, Any]] = {}  # by id(): `about` holds every data object until the end
+    events = []
+    for (application_id, data), event_id in zip(about, new_event_ids(len(about))):
+        if id(data) not in values:
+            values[id(data)] = data.model_dump(mode="json")
+        events.append(Envelope(event_id=event_id, event_type=EVENT_TYPE_OF[type(data)], occurred_at=occurred_at,
+                               producer=producer, application_id=application_id, data=values[id(data)]))
+    return events
 
 
 def new_event_ids(count: int) -> list[uuid.UUID]:

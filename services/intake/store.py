@@ -35,14 +35,12 @@ BULK_COLUMNS = ("application_id", "event_id", "phone_hash", "phone", "full_name"
                 "block", "age", "details", "source", "submitted_at", "payload")
 SUBMITTED = EVENT_TYPE_OF[ApplicationSubmitted]
 
-# COPY's text format: a tab between columns, a newline after each row, \N for NULL, and these escaped.
-_COPY_SPECIAL = ("\\", "\t", "\n", "\r")
-
-
+# COPY's text format: a tab between columns, a newline after each row, \N for NULL, and a backslash,
+# tab, newline or carriage return escaped.
 def _copy_value(value: str | None) -> str:
     if value is None:
         return "\\N"
-    if any(special in value for special in _COPY_SPECIAL):
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
         return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
     return value
 

@@ -18,7 +18,7 @@ from shared.events import (
     Event,
     EventData,
     new_event,
-    new_event_ids,
+    new_events,
     runs_by_type,
 )
 from shared.india_time import today_in_india
@@ -196,7 +196,7 @@ async def _apply_calendar_to_state(store: Store, state: str, today: date) -> int
     calendar = await store.election_calendar()
     queued = domain.waiting(state, today, calendar)
     changed = await store.set_waiting_status(state, queued.status)
-    await store.add_events([new_event(PRODUCER, application_id, queued) for application_id in changed])
+    await store.add_events(new_events(PRODUCER, [(application_id, queued) for application_id in changed]))
     return len(changed)
 
 
@@ -261,8 +261,7 @@ async def open_cases(store: Store, submissions: Sequence[Event], today: date | N
     calendar, today = await store.election_calendar(), today or today_in_india()
     cases = domain.new_cases(((envelope.application_id, data) for envelope, data in submissions), today, calendar)
     opened = domain.opened_events(cases, await store.open_cases(cases, tracing.traceparents_of(cases)))
-    await store.add_events([new_event(PRODUCER, application_id, queued, event_id=event_id)
-                            for (application_id, queued), event_id in zip(opened, new_event_ids(len(opened)))])
+    await store.add_events(new_events(PRODUCER, opened))
 
 
 async def erase_cases(store: Store, erasures: Sequence[Event], today: date | None) -> None:

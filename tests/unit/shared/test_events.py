@@ -25,6 +25,7 @@ from shared.events import (
     ScreeningQueued,
     new_event,
     new_event_ids,
+    new_events,
     parse_event,
 )
 
@@ -116,6 +117,20 @@ def test_event_ids_of_a_batch_are_distinct_random_uuid4s() -> None:
     assert len(set(ids)) == 1000
     assert {(i.version, i.variant) for i in ids} == {(4, uuid.RFC_4122)}
     assert new_event_ids(0) == []
+
+
+def test_events_written_together_are_each_what_new_event_makes_with_one_time_and_their_own_ids() -> None:
+    queued = ScreeningQueued(state="RJ", status="deferred", reason="election window")
+    erased = ApplicationErased(erased_at=AT)
+    about = [(uuid.uuid4(), queued), (uuid.uuid4(), erased), (str(uuid.uuid4()), queued)]
+    events = new_events("screening", about, occurred_at=AT)
+    assert len({e.event_id for e in events}) == 3 and {e.event_id.version for e in events} == {4}
+    for event, (application_id, data) in zip(events, about):
+        alone = new_event("screening", application_id, data, occurred_at=AT)
+        assert event.model_dump(exclude={"event_id"}) == alone.model_dump(exclude={"event_id"})
+    assert events[0].data == events[2].data and events[0].data is not events[2].data  # each event its own dict
+    assert len({e.occurred_at for e in new_events("screening", about)}) == 1  # now, once for all
+    assert new_events("screening", []) == []
 
 
 def test_each_event_as_written_is_received_with_its_values_and_topic() -> None:
