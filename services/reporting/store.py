@@ -42,7 +42,7 @@ _SAVE = (
     " created AS (INSERT INTO applications (" + ", ".join(_SAVED_COLUMNS) + ")"
     "  SELECT " + ", ".join(f"n.{c}" for c in _SAVED_COLUMNS[:-1])
     + ", CASE WHEN n.erased OR n.purged THEN NULL ELSE n.phone_hash END FROM n WHERE n.new"
-    "  ORDER BY n.application_id ON CONFLICT (application_id) DO NOTHING RETURNING 1),"
+    "  ORDER BY n.application_id),"
     " projections AS ("
     " UPDATE applications a SET state = n.state, district = n.district, submitted_at = n.submitted_at,"
     "  stage = n.stage, stage_rank = n.stage_rank, stage_at = n.stage_at, level = n.level, unit_id = n.unit_id,"
@@ -76,7 +76,7 @@ def _save_statement() -> str:
     for kind, (table, key_columns, counted) in _COUNTER_TABLES.items():
         statement += f", {kind}_moved AS ({_upsert(table, key_columns, counted, parameter)})"
         parameter += len(key_columns) + len(counted)
-    return statement + " SELECT count(*) FROM created"
+    return statement + " SELECT 1"
 
 
 def _projection(row: asyncpg.Record) -> Projection:
@@ -123,9 +123,12 @@ class Store:
                 args.append([key[k] for key, _ in rows])
             for c in counted:
                 args.append([columns.get(c, 0) for _, columns in rows])
-        inserted = await self.conn.fetchval(_save_statement(), *args)
-        if inserted < sum(1 for application_id, _, _ in projections if application_id in created):
-            raise ConcurrentChange("an application's projection was created by another transaction")
+        try:
+            # A plain INSERT, no ON CONFLICT: lock_projections found none of `created`, so only a concurrent
+            # creation can collide, and checking every new row for a conflict costs more than the rare retry.
+            await self.conn.execute(_save_statement(), *args)
+        except asyncpg.UniqueViolationError as error:
+            raise ConcurrentChange("an application's projection was created by another transaction") from error
 
     async def summary_version(self) -> int:
         return await self.conn.fetchval("SELECT version FROM summary")
