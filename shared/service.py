@@ -24,6 +24,11 @@ from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
+# How long stopping waits for the consumers (their batch in hand, the group's leave and commit). A
+# consumer caught re-joining its group, as when another member was killed, can otherwise wait for
+# ever; a batch it did not commit comes again and the inbox skips what was applied.
+CONSUMER_STOP_SECONDS = 8.0
+
 # A background job runs for the life of the process (screening's release of deferred cases,
 # placement's re-placement of marked states, reporting's live summary); see each service's jobs.py.
 Job = Callable[["Runtime"], Awaitable[None]]
@@ -100,7 +105,11 @@ class Runtime:
     async def stop(self) -> None:
         """Consumers first (their batch in hand finishes and commits), then jobs, then the relay
         (its current batch completes or rolls back), then connections."""
-        await self.broker.stop()
+        try:
+            await asyncio.wait_for(self.broker.stop(), CONSUMER_STOP_SECONDS)
+        except asyncio.TimeoutError:
+            log.warning("%s: the consumers did not stop within %.0f s; stopping without them", self.service,
+                        CONSUMER_STOP_SECONDS)
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
