@@ -35,6 +35,7 @@ BULK_COLUMNS = ("application_id", "event_id", "phone_hash", "phone", "full_name"
                 "block", "age", "details", "source", "submitted_at", "payload")
 SUBMITTED = EVENT_TYPE_OF[ApplicationSubmitted]
 
+
 # COPY's text format: a tab between columns, a newline after each row, \N for NULL, and a backslash,
 # tab, newline or carriage return escaped.
 def _copy_value(value: str | None) -> str:
@@ -196,8 +197,8 @@ class Store(ServiceStore):
         """
         try:
             async with self.conn.transaction():
-                await self.conn.copy_to_table("applications", source=memoryview(batch.applications_text), columns=COLUMNS,
-                                              format="text")
+                await self.conn.copy_to_table("applications", source=memoryview(batch.applications_text),
+                                              columns=COLUMNS, format="text")
             accepted = batch.rows
         except asyncpg.UniqueViolationError:
             accepted = await self.add_staged_rows(batch.rows)

@@ -188,7 +188,8 @@ def test_any_few_changes_to_an_event_are_received_as_the_models_judge(document) 
     assert_received_as_the_models_judge(json.dumps(document).encode())
 
 
-TEXTS = st.text() | st.sampled_from(["सुनीता", "\"quoted\" \\ back", "tab\tline\nend", "\u2028\u2029", "😀", "</script>"])
+TEXTS = st.text() | st.sampled_from(["सुनीता", "\"quoted\" \\ back", "tab\tline\nend", "\u2028\u2029", "😀",
+                                     "</script>"])
 MOMENTS = st.datetimes(timezones=st.sampled_from([timezone.utc, timezone(timedelta(hours=5, minutes=30)),
                                                   timezone(timedelta(hours=-3))]))
 
