@@ -39,11 +39,19 @@ def kafka_partition(key: bytes, partition_count: int) -> int:
 
 async def add_events(conn: asyncpg.Connection, events: Sequence[Envelope]) -> None:
     """Write events into the caller's transaction; they reach Kafka only if it commits."""
-    if not events:
+    await add_rows(conn, [(e.event_id, e.event_type, e.topic, e.kafka_key(), e.to_json()) for e in events],
+                   tracing.traceparents_of(events))
+
+
+async def add_rows(conn: asyncpg.Connection, rows: Sequence[tuple], traceparents: Sequence[str | None] | None
+                   ) -> None:
+    """Write outbox rows (COLUMNS: event id, event type, topic, key, the envelope's JSON) into the caller's
+    transaction, each with its traceparent; None, and no column, when tracing is off. For a producer that
+    has its events' rows at hand (a bulk import) rather than Envelopes; add_events writes through it."""
+    if not rows:
         return
-    rows = [(e.event_id, e.event_type, e.topic, e.kafka_key(), e.to_json()) for e in events]
     columns = COLUMNS
-    if (traceparents := tracing.traceparents_of(events)) is not None:  # None, and no column, when tracing is off
+    if traceparents is not None:
         rows, columns = [(*row, tp) for row, tp in zip(rows, traceparents)], (*COLUMNS, "traceparent")
     if len(rows) > 50:
         # COPY is several times faster than INSERT for bulk imports.

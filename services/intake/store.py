@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from services.intake.domain.bulk import PreparedRow
+from shared import outbox
 from shared.events import (
     APPLICATIONS_SUBMITTED,
     EVENT_TYPE_OF,
@@ -202,9 +203,11 @@ class Store(ServiceStore):
             accepted = batch.rows
         except asyncpg.UniqueViolationError:
             accepted = await self.add_staged_rows(batch.rows)
-        await self.conn.copy_records_to_table(
-            "outbox", columns=("event_id", "event_type", "topic", "key", "payload", "traceparent"),
-            records=[(row[2], SUBMITTED, APPLICATIONS_SUBMITTED, row[1], row[-1], traceparent) for row in accepted])
+        await outbox.add_rows(
+            self.conn,
+            [(event_id, SUBMITTED, APPLICATIONS_SUBMITTED, application_id, payload)
+             for _, application_id, event_id, *_, payload in accepted],
+            None if traceparent is None else [traceparent] * len(accepted))
         return len(accepted)
 
     async def add_staged_rows(self, rows: Sequence[PreparedRow]) -> list[PreparedRow]:
