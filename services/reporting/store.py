@@ -10,20 +10,22 @@ import asyncpg
 
 from services.reporting.domain import (
     DAY_COLUMNS,
-    NEVER,
     PLACE_COLUMNS,
+    STAGE_RANK,
     SUMMARY_COLUMNS,
     CounterMoves,
     Projection,
-    aware,
 )
 from shared.unit_of_work import ConcurrentChange
 
-_PROJECTION_COLUMNS = ("state", "district", "submitted_at", "stage", "stage_at", "level", "unit_id",
-                       "ever_scheduled", "outcome", "selected_at", "placed_at", "erased", "purged")
+_PROJECTION_COLUMNS = Projection._fields  # the columns of the same names, so a row is read into one by position
 
+# A projection's columns as Projection's fields, in its order: 001 gives a new row stage_at '-infinity', which
+# asyncpg reads as a naive datetime.min, so it is read as the earliest aware time, Projection's NEVER.
+_PROJECTION_SELECT = ", ".join("greatest(stage_at, '0001-01-01 00:00:00+00') AS stage_at" if c == "stage_at" else c
+                               for c in _PROJECTION_COLUMNS)
 # Only what a projection holds: a batch reads thousands of rows, and the hash and row times are not needed.
-_LOCK_PROJECTIONS = ("SELECT application_id, " + ", ".join(_PROJECTION_COLUMNS) + " FROM applications"
+_LOCK_PROJECTIONS = ("SELECT application_id, " + _PROJECTION_SELECT + " FROM applications"
                      " WHERE application_id = ANY($1::uuid[]) ORDER BY application_id FOR UPDATE")
 
 _COUNTER_TABLES = {
@@ -79,13 +81,6 @@ def _save_statement() -> str:
     return statement + " SELECT 1"
 
 
-def _projection(row: asyncpg.Record) -> Projection:
-    values = {name: row[name] for name in _PROJECTION_COLUMNS}
-    # 001 gives a new row stage_at '-infinity'; asyncpg reads it as a naive datetime.min.
-    values["stage_at"] = aware(values["stage_at"]) if values["stage_at"].year > 1 else NEVER
-    return Projection(**values)
-
-
 class Store:
     """Reporting's tables on one connection (the unit of work's)."""
 
@@ -97,21 +92,21 @@ class Store:
         touching one application (two replicas) take turns; an application with none yet is left out
         (save_projections creates it). Locked in id order, so overlapping batches wait rather than deadlock."""
         rows = await self.conn.fetch(_LOCK_PROJECTIONS, list(set(application_ids)))
-        return {row["application_id"]: _projection(row) for row in rows}
+        return {row[0]: Projection._make(row[1:]) for row in rows}
 
     async def save_projections(self, projections: Sequence[tuple[uuid.UUID, Projection, str | None]],
                                counters: CounterMoves, created: Collection[uuid.UUID]) -> None:
-        """Store each (application_id, projection, phone hash or None to keep the one stored), creating the
-        rows of `created` (those lock_projections did not find), and add `counters` to the counter tables,
-        in one statement (its text never changes, so it is prepared once). The summary's version moves when
+        """Store each (application_id, projection, phone hash or None to keep the one stored), at least one,
+        creating the rows of `created` (those lock_projections did not find), and add `counters` to the counter
+        tables, in one statement (its text never changes, so it is prepared once). The summary's version moves when
         any count does. ConcurrentChange when another transaction created one of `created` meanwhile: its
         projection was moved from a blank one, so the whole batch must be tried again."""
         created = set(created)
-        args: list = [[application_id for application_id, _, _ in projections]]
-        for name in _SAVED_COLUMNS[1:-1]:
-            args.append([getattr(projection, name) for _, projection, _ in projections])
-        args.append([phone_hash for _, _, phone_hash in projections])
-        args.append([application_id in created for application_id, _, _ in projections])
+        application_ids, saved, phone_hashes = zip(*projections)
+        fields = dict(zip(Projection._fields, zip(*saved)))  # a NamedTuple's fields, transposed in one pass
+        fields["stage_rank"] = tuple(STAGE_RANK[stage] for stage in fields["stage"])
+        args: list = [application_ids, *(fields[name] for name in _SAVED_COLUMNS[1:-1]), phone_hashes,
+                      [application_id in created for application_id in application_ids]]
         summary = counters.get(("summary", ()), {})
         args += [summary.get(c, 0) for c in SUMMARY_COLUMNS]
         args.append(any(any(columns.values()) for columns in counters.values()))
@@ -162,8 +157,8 @@ class Store:
     async def applicant(self, application_id: uuid.UUID) -> tuple[Projection, str] | None:
         """A submitted, not erased (nor purged) application's projection and phone hash (only such have a hash)."""
         row = await self.conn.fetchrow(
-            "SELECT * FROM applications WHERE application_id = $1 AND phone_hash IS NOT NULL AND NOT erased"
-            " AND NOT purged",
+            "SELECT phone_hash, " + _PROJECTION_SELECT + " FROM applications"
+            " WHERE application_id = $1 AND phone_hash IS NOT NULL AND NOT erased AND NOT purged",
             application_id,
         )
-        return (_projection(row), row["phone_hash"]) if row is not None else None
+        return (Projection._make(row[1:]), row[0]) if row is not None else None
