@@ -11,7 +11,9 @@ design must do with the same rows, in one process: one asyncpg COPY of them, a p
 batched produce of them as JSON, and a plain aiokafka consume of them back.
 
 Also printed after each run: the resident memory (RSS) of every process (services, their bulk
-workers, the broker, PostgreSQL), and the CPU seconds each used until all were queued. With --profile
+workers, the broker, PostgreSQL), and the CPU seconds each used until all were queued; at the end, the
+pipeline's CPU seconds against the raw ceiling's (its process, the broker, PostgreSQL), and the floor that
+much work sets: its CPU seconds over the cores, the least time it can take, so the best ratio it allows. With --profile
 DIR, `py-spy record` samples every service during the first run and writes one collapsed-stack file
 per service (py-spy's raw format); with --statements (embedded PostgreSQL only), the statements that
 took most of the database's time in the first run are printed (pg_stat_statements) with the WAL each
@@ -241,12 +243,16 @@ def rss_mb(process: psutil.Process, with_children: bool) -> float:
 
 
 def process_cpu(process: psutil.Process, with_children: bool) -> float:
-    """CPU seconds (user + system) a process has used, with its children's if asked; a process gone counts 0."""
+    """CPU seconds (user + system) a process has used, with its children's if asked, those that ended too (a
+    PostgreSQL backend ends with its connection, and its CPU time passes to the postmaster's children
+    times); a process gone counts 0."""
     total = 0.0
     for member in [process, *process.children(recursive=True)] if with_children else [process]:
         try:
             times = member.cpu_times()
             total += times.user + times.system
+            if with_children and member is process:
+                total += times.children_user + times.children_system
         except psutil.Error:
             pass
     return total
@@ -254,6 +260,37 @@ def process_cpu(process: psutil.Process, with_children: bool) -> float:
 
 def cpu_seconds(named: dict[str, psutil.Process]) -> dict[str, float]:
     return {name: process_cpu(process, name.startswith("postgres")) for name, process in named.items()}
+
+
+def backend_cpu(postmaster: psutil.Process) -> dict[int, float]:
+    """CPU seconds of each live PostgreSQL process (backends and the server's own workers), by pid."""
+    used = {}
+    for backend in postmaster.children():
+        with contextlib.suppress(psutil.Error):
+            times = backend.cpu_times()
+            used[backend.pid] = times.user + times.system
+    return used
+
+
+async def database_cpu_by_client(dsn: str, before: dict[int, float], after: dict[int, float],
+                                 ended: float) -> dict[str, float]:
+    """PostgreSQL's CPU seconds between two backend_cpu readings, by whom each process served: a service's
+    pool (its application_name) or the server's own work (checkpointer, WAL writer, autovacuum...);
+    `ended` is what backends that closed meanwhile used, whoever they served."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch("SELECT pid, coalesce(nullif(application_name, ''), backend_type) AS client"
+                                " FROM pg_stat_activity")
+    finally:
+        await conn.close()
+    client = {row["pid"]: row["client"] for row in rows}
+    by_client: dict[str, float] = {}
+    for pid, seconds in after.items():
+        name = client.get(pid, "ended before the reading")
+        by_client[name] = by_client.get(name, 0.0) + seconds - before.get(pid, 0.0)
+    if ended:
+        by_client["ended during the run"] = ended
+    return dict(sorted(by_client.items(), key=lambda item: -item[1]))
 
 
 class Timeline:
@@ -318,10 +355,12 @@ def main() -> None:
     parser.add_argument("--profile", type=Path, help="directory for py-spy profiles of the first run")
     parser.add_argument("--statements", action="store_true", help="print the first run's slowest statements")
     parser.add_argument("--replicas", default="", help="recruit up's --replicas, e.g. reporting=2")
+    parser.add_argument("--database-cpu", action="store_true",
+                        help="print the first run's PostgreSQL CPU by client (embedded PostgreSQL only)")
     parser.add_argument("--timeline", action="store_true",
                         help="print the first run's CPU use per process, second by second, beside the counts")
     args = parser.parse_args()
-    answered, counted, queued, ceiling = [], [], [], []
+    answered, counted, queued, ceiling, pipeline_cpu, ceiling_cpu = [], [], [], [], [], []
     with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
         infra = start_infrastructure(Path(tmp) / "infra")
         if args.statements:
@@ -336,6 +375,9 @@ def main() -> None:
                 table = rows(args.rows, run)
                 chunks = ndjson_chunks(table, args.chunk_rows)
                 cpu_before = cpu_seconds(named)
+                if args.database_cpu and run == 0 and infra.postgres:
+                    postmaster = named["postgres (all backends)"]
+                    backends_before, reaped_before = backend_cpu(postmaster), sum(postmaster.cpu_times()[2:4])
                 profiles = start_profiles(named, args.profile) if args.profile and run == 0 else []
                 progress: list = []
                 with Timeline(named) if args.timeline and run == 0 else contextlib.nullcontext() as timeline:
@@ -345,16 +387,31 @@ def main() -> None:
                 for profile in profiles:
                     profile.send_signal(signal.SIGINT)
                     profile.wait(60)
+                if args.database_cpu and run == 0 and infra.postgres:
+                    ended = sum(postmaster.cpu_times()[2:4]) - reaped_before
+                    by_client = asyncio.run(database_cpu_by_client(
+                        infra.database_url, backends_before, backend_cpu(postmaster), ended))
+                    print("    PostgreSQL's CPU seconds by client: " + ", ".join(
+                        f"{name} {seconds:.1f}" for name, seconds in by_client.items() if seconds >= 0.05))
+                named = processes(up, infra)  # with the bulk workers the run started
                 cpu_after = cpu_seconds(named)
-                print("    CPU seconds until all queued: " + ", ".join(
-                    f"{name} {cpu_after[name] - cpu_before.get(name, 0):.1f}" for name in cpu_after), flush=True)
+                used = {name: cpu_after[name] - cpu_before.get(name, 0) for name in cpu_after}
+                print("    CPU seconds until all queued: " + ", ".join(f"{name} {seconds:.1f}"
+                                                                    for name, seconds in used.items()), flush=True)
+                pipeline_cpu.append(sum(used.values()))
                 answered.append(a)
                 counted.append(c)
                 queued.append(q)
+                cpu_before, own_before = cpu_seconds(named), time.process_time()
                 ceiling.append(asyncio.run(raw_ceiling(infra.database_url, infra.kafka_bootstrap_servers, table)))
+                cpu_after = cpu_seconds(named)
+                ceiling_cpu.append(time.process_time() - own_before + sum(
+                    cpu_after[name] - cpu_before.get(name, 0) for name in cpu_after
+                    if name == "broker" or name.startswith("postgres")))
                 print(f"  run {run + 1}: last response {a:5.1f} s, all counted {c:5.1f} s, all counted and queued"
                       f" {q:5.1f} s ({args.rows / q:,.0f}/s); raw ceiling {ceiling[-1]:4.1f} s"
-                      f" ({args.rows / ceiling[-1]:,.0f}/s)", flush=True)
+                      f" ({args.rows / ceiling[-1]:,.0f}/s); CPU seconds: pipeline {pipeline_cpu[-1]:.1f},"
+                      f" raw ceiling {ceiling_cpu[-1]:.1f}", flush=True)
                 named = processes(up, infra)
                 print_rss(named)
                 if args.statements and run == 0:
@@ -371,6 +428,11 @@ def main() -> None:
     print(f"  ... and queued by screening (the goal, <= 30 s): {q:6.1f} s  {args.rows / q:8,.0f} applications/s")
     print(f"  raw ceiling (COPY + produce + consume, 1 process): {r:4.1f} s  {args.rows / r:8,.0f} rows/s")
     print(f"  pipeline / raw ceiling = {r / q:.2f} (goal >= 0.35)")
+    work, raw_work, cores = statistics.median(pipeline_cpu), statistics.median(ceiling_cpu), os.cpu_count() or 1
+    print(f"  CPU seconds a run: pipeline {work:.1f} (every process above), raw ceiling {raw_work:.1f} (this"
+          f" process, the broker, PostgreSQL): {work / raw_work:.1f} times the work")
+    print(f"  the floor that work sets on {cores} cores: {work / cores:.1f} s even with every core busy throughout,"
+          f" a ratio of at most {r / (work / cores):.2f}")
 
 
 if __name__ == "__main__":
