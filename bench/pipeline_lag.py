@@ -19,7 +19,9 @@ per service (py-spy's raw format); with --statements (embedded PostgreSQL only),
 took most of the database's time in the first run are printed (pg_stat_statements) with the WAL each
 wrote; with --timeline, each process's CPU use second by second through the first run, beside
 reporting's counts (read from the last bulk response on), which shows which service trails and when a
-core stands idle. --replicas passes recruit up's own option (e.g. reporting=2).
+core stands idle; with --database-cpu (embedded PostgreSQL only), PostgreSQL's CPU through the first run
+split by whom its processes served (each service's pool, autovacuum, the WAL writer...). --replicas passes
+recruit up's own option (e.g. reporting=2).
 """
 
 from __future__ import annotations
@@ -172,8 +174,8 @@ async def print_statements(dsn: str, top: int = 15) -> None:
         checkpoints = await conn.fetchrow("SELECT num_timed, num_requested FROM pg_stat_checkpointer")
     finally:
         await conn.close()
-    print(f"    WAL written since the server started: {float(wal) / 1e9:.2f} GB; checkpoints: {checkpoints['num_timed']}"
-          f" timed, {checkpoints['num_requested']} requested (by WAL volume)")
+    print(f"    WAL written since the server started: {float(wal) / 1e9:.2f} GB; checkpoints:"
+          f" {checkpoints['num_timed']} timed, {checkpoints['num_requested']} requested (by WAL volume)")
     print("    statements by time (s, calls, rows, MB of WAL):")
     for row in rows:
         print(f"    {row['seconds']:6.1f} {row['calls']:6d} {row['rows']:8d} {float(row['wal_bytes']) / 1e6:6.0f}"
@@ -262,35 +264,54 @@ def cpu_seconds(named: dict[str, psutil.Process]) -> dict[str, float]:
     return {name: process_cpu(process, name.startswith("postgres")) for name, process in named.items()}
 
 
-def backend_cpu(postmaster: psutil.Process) -> dict[int, float]:
-    """CPU seconds of each live PostgreSQL process (backends and the server's own workers), by pid."""
-    used = {}
-    for backend in postmaster.children():
-        with contextlib.suppress(psutil.Error):
-            times = backend.cpu_times()
-            used[backend.pid] = times.user + times.system
-    return used
+class DatabaseCpu:
+    """PostgreSQL's CPU seconds through a run, by whom each of its processes served: a service's pool (its
+    application_name) or the server's own work (autovacuum, checkpointer, WAL writer...). Sampled every half
+    second in a thread, so a process that ends during the run (an autovacuum worker, a closed connection)
+    counts up to its last sample; one born during it counts from zero."""
 
+    def __init__(self, dsn: str, postmaster: psutil.Process) -> None:
+        self.dsn, self.postmaster = dsn, postmaster
+        self.client: dict[int, str] = {}
+        self.first: dict[int, float] = self._cpu()  # what the processes alive at the start had used before it
+        self.last: dict[int, float] = dict(self.first)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._sample()), daemon=True)
 
-async def database_cpu_by_client(dsn: str, before: dict[int, float], after: dict[int, float],
-                                 ended: float) -> dict[str, float]:
-    """PostgreSQL's CPU seconds between two backend_cpu readings, by whom each process served: a service's
-    pool (its application_name) or the server's own work (checkpointer, WAL writer, autovacuum...);
-    `ended` is what backends that closed meanwhile used, whoever they served."""
-    conn = await asyncpg.connect(dsn)
-    try:
-        rows = await conn.fetch("SELECT pid, coalesce(nullif(application_name, ''), backend_type) AS client"
-                                " FROM pg_stat_activity")
-    finally:
-        await conn.close()
-    client = {row["pid"]: row["client"] for row in rows}
-    by_client: dict[str, float] = {}
-    for pid, seconds in after.items():
-        name = client.get(pid, "ended before the reading")
-        by_client[name] = by_client.get(name, 0.0) + seconds - before.get(pid, 0.0)
-    if ended:
-        by_client["ended during the run"] = ended
-    return dict(sorted(by_client.items(), key=lambda item: -item[1]))
+    def _cpu(self) -> dict[int, float]:
+        used = {}
+        for process in self.postmaster.children():
+            with contextlib.suppress(psutil.Error):
+                times = process.cpu_times()
+                used[process.pid] = times.user + times.system
+        return used
+
+    async def _sample(self) -> None:
+        conn = await asyncpg.connect(self.dsn, server_settings={"application_name": "this bench's sampler"})
+        try:
+            while not self._stop.is_set():
+                rows = await conn.fetch("SELECT pid, coalesce(nullif(application_name, ''), backend_type) AS client"
+                                        " FROM pg_stat_activity")
+                self.client.update((row["pid"], row["client"]) for row in rows)
+                self.last.update(self._cpu())
+                await asyncio.sleep(0.5)
+        finally:
+            await conn.close()
+
+    def __enter__(self) -> "DatabaseCpu":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def by_client(self) -> dict[str, float]:
+        used: dict[str, float] = {}
+        for pid, seconds in self.last.items():
+            name = self.client.get(pid, "not seen in pg_stat_activity")
+            used[name] = used.get(name, 0.0) + seconds - self.first.get(pid, 0.0)
+        return dict(sorted(used.items(), key=lambda item: -item[1]))
 
 
 class Timeline:
@@ -356,7 +377,7 @@ def main() -> None:
     parser.add_argument("--statements", action="store_true", help="print the first run's slowest statements")
     parser.add_argument("--replicas", default="", help="recruit up's --replicas, e.g. reporting=2")
     parser.add_argument("--database-cpu", action="store_true",
-                        help="print the first run's PostgreSQL CPU by client (embedded PostgreSQL only)")
+                        help="print the first run's PostgreSQL CPU by whom it served (embedded PostgreSQL only)")
     parser.add_argument("--timeline", action="store_true",
                         help="print the first run's CPU use per process, second by second, beside the counts")
     args = parser.parse_args()
@@ -375,24 +396,22 @@ def main() -> None:
                 table = rows(args.rows, run)
                 chunks = ndjson_chunks(table, args.chunk_rows)
                 cpu_before = cpu_seconds(named)
-                if args.database_cpu and run == 0 and infra.postgres:
-                    postmaster = named["postgres (all backends)"]
-                    backends_before, reaped_before = backend_cpu(postmaster), sum(postmaster.cpu_times()[2:4])
                 profiles = start_profiles(named, args.profile) if args.profile and run == 0 else []
                 progress: list = []
-                with Timeline(named) if args.timeline and run == 0 else contextlib.nullcontext() as timeline:
+                database_cpu = (DatabaseCpu(infra.database_url, named["postgres (all backends)"])
+                                if args.database_cpu and run == 0 and infra.postgres else contextlib.nullcontext())
+                with Timeline(named) if args.timeline and run == 0 else contextlib.nullcontext() as timeline, \
+                        database_cpu:
                     a, c, q = import_until_counted(port_base, chunks, args.rows * (run + 1), progress)
                 if timeline is not None:
                     timeline.print(progress)
                 for profile in profiles:
                     profile.send_signal(signal.SIGINT)
                     profile.wait(60)
-                if args.database_cpu and run == 0 and infra.postgres:
-                    ended = sum(postmaster.cpu_times()[2:4]) - reaped_before
-                    by_client = asyncio.run(database_cpu_by_client(
-                        infra.database_url, backends_before, backend_cpu(postmaster), ended))
-                    print("    PostgreSQL's CPU seconds by client: " + ", ".join(
-                        f"{name} {seconds:.1f}" for name, seconds in by_client.items() if seconds >= 0.05))
+                if isinstance(database_cpu, DatabaseCpu):
+                    served = database_cpu.by_client()
+                    print("    PostgreSQL's CPU seconds by whom its processes served: " + ", ".join(
+                        f"{name} {seconds:.1f}" for name, seconds in served.items() if seconds >= 0.05))
                 named = processes(up, infra)  # with the bulk workers the run started
                 cpu_after = cpu_seconds(named)
                 used = {name: cpu_after[name] - cpu_before.get(name, 0) for name in cpu_after}
