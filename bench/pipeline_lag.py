@@ -264,7 +264,26 @@ def cpu_seconds(named: dict[str, psutil.Process]) -> dict[str, float]:
     return {name: process_cpu(process, name.startswith("postgres")) for name, process in named.items()}
 
 
-class DatabaseCpu:
+class Sampler:
+    """A thread that samples while a run goes on: started by `with`, stopped and joined at its end."""
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Sampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+class DatabaseCpu(Sampler):
     """PostgreSQL's CPU seconds through a run, by whom each of its processes served: a service's pool (its
     application_name) or the server's own work (autovacuum, checkpointer, WAL writer...). Sampled every half
     second in a thread, so a process that ends during the run (an autovacuum worker, a closed connection)
@@ -275,8 +294,10 @@ class DatabaseCpu:
         self.client: dict[int, str] = {}
         self.first: dict[int, float] = self._cpu()  # what the processes alive at the start had used before it
         self.last: dict[int, float] = dict(self.first)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._sample()), daemon=True)
+        super().__init__()
+
+    def _run(self) -> None:
+        asyncio.run(self._sample())
 
     def _cpu(self) -> dict[int, float]:
         used = {}
@@ -298,14 +319,6 @@ class DatabaseCpu:
         finally:
             await conn.close()
 
-    def __enter__(self) -> "DatabaseCpu":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
     def by_client(self) -> dict[str, float]:
         used: dict[str, float] = {}
         for pid, seconds in self.last.items():
@@ -314,33 +327,25 @@ class DatabaseCpu:
         return dict(sorted(used.items(), key=lambda item: -item[1]))
 
 
-class Timeline:
+class Timeline(Sampler):
     """CPU use of every process, sampled each second in a thread while a run goes on (intake with its bulk
     workers, PostgreSQL with its backends), printed beside reporting's counts: where the run waited on
     what, and when a core stood idle."""
 
     def __init__(self, named: dict[str, psutil.Process]) -> None:
-        self.named, self.samples, self._stop = named, [], threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self.named, self.samples = named, []
+        super().__init__()
 
     def _cpu(self) -> dict[str, float]:
         return {name: process_cpu(process, with_children=True) for name, process in self.named.items()
                 if not name.startswith("intake bulk worker")}
 
-    def _sample(self) -> None:
+    def _run(self) -> None:
         started, last = time.perf_counter(), self._cpu()
         while not self._stop.wait(1.0):
             now = self._cpu()
             self.samples.append((time.perf_counter() - started, {n: now[n] - last.get(n, now[n]) for n in now}))
             last = now
-
-    def __enter__(self) -> "Timeline":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
     def print(self, progress: list) -> None:
         names = list(self.samples[0][1]) if self.samples else []
