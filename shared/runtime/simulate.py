@@ -37,7 +37,11 @@ REGIONAL_LANGUAGES = {
 }
 RUBRIC = ("communication", "content_creation", "social_media_reach", "political_awareness", "commitment")
 NO_SHOW_SHARE = 0.08
-RETRIES = 6
+# Tries of a request answered 5xx or not at all, waits doubling from half a second to BACKOFF_MAX_SECONDS:
+# about a minute, so a run rides out a database failover or a service's restart (tests/e2e/test_faults.py
+# restarts PostgreSQL under one) rather than counting its posts as refused.
+RETRIES = 18
+BACKOFF_MAX_SECONDS = 4.0
 
 
 @dataclass
@@ -164,20 +168,21 @@ class Applicants:
 
 async def _send(client: httpx.AsyncClient, method: str, url: str, retries: int = RETRIES,
                 **kwargs) -> httpx.Response:
-    """One request, retried through 429s (as told by Retry-After), 5xx and connection errors."""
+    """One request, retried through 429s (as told by Retry-After), 5xx and connection errors, `retries` tries
+    in all."""
     for attempt in range(retries):
         try:
             response = await client.request(method, url, **kwargs)
         except httpx.TransportError:
             if attempt == retries - 1:
                 raise
-            await asyncio.sleep(0.5 * 2 ** attempt)
+            await asyncio.sleep(min(0.5 * 2 ** attempt, BACKOFF_MAX_SECONDS))
             continue
         if response.status_code == 429:
             await asyncio.sleep(float(response.headers.get("retry-after", "1")))
             continue
         if response.status_code >= 500 and attempt < retries - 1:
-            await asyncio.sleep(0.5 * 2 ** attempt)
+            await asyncio.sleep(min(0.5 * 2 ** attempt, BACKOFF_MAX_SECONDS))
             continue
         return response
     return response

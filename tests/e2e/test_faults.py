@@ -414,7 +414,7 @@ async def post_each_once(intake_url: str, api_key: str, count: int, rate: float,
             await asyncio.sleep(max(0.0, started + i / rate - time.monotonic()))
             async with limit:
                 response = await _send(client, "POST", f"{intake_url}/v1/applications", json=application,
-                                       headers={"X-Api-Key": api_key}, retries=10)
+                                       headers={"X-Api-Key": api_key}, retries=30)
             assert response.status_code in (200, 201), (response.status_code, response.text[:300])
             answered[phone] = response.json()["application_id"]
 
