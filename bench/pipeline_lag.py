@@ -319,6 +319,10 @@ class DatabaseCpu(Sampler):
         finally:
             await conn.close()
 
+    def __exit__(self, *exc: object) -> None:
+        super().__exit__(*exc)
+        self.last.update(self._cpu())  # up to the end of the run, not to the last sample before it
+
     def by_client(self) -> dict[str, float]:
         used: dict[str, float] = {}
         for pid, seconds in self.last.items():
