@@ -35,9 +35,9 @@ from pathlib import Path
 import aiohttp
 import httpx
 from intake_bulk import API_KEY  # bench/ is on the path when run as a script
-from pipeline_lag import cpu_seconds, print_rss, processes, start_recruit_up
+from pipeline_lag import cpu_seconds, free_port_base, print_rss, processes, start_recruit_up
 
-from shared.runtime.infra import free_port, start_infrastructure
+from shared.runtime.infra import start_infrastructure
 
 POLL_SECONDS = 0.05
 PLACES = [("RJ", "Ajmer"), ("RJ", "Alwar"), ("UP", "Lucknow"), ("MH", "Pune"), ("BR", "Patna"), ("KA", "Mysuru")]
@@ -151,7 +151,7 @@ def main() -> None:
     figures = []
     with tempfile.TemporaryDirectory(prefix="bench-freshness-") as tmp:
         infra = start_infrastructure(Path(tmp) / "infra")
-        port_base = free_port()
+        port_base = free_port_base()
         env = {**os.environ, **infra.env(), "INTAKE_API_KEYS": f"bench:{API_KEY}", "LOG_LEVEL": "WARNING",
                # intake's per-key token bucket (50/s, burst 200 by default) would answer most requests 429
                "INTAKE_RATE_PER_SECOND": "1000000", "INTAKE_RATE_BURST": "1000000"}

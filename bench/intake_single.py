@@ -51,7 +51,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from fastapi import FastAPI, Request  # module level: the route's annotations are resolved from here
 from fastapi.responses import JSONResponse
 from intake_bulk import API_KEY  # bench/ is on the path when run as a script
-from pipeline_lag import cpu_seconds, print_rss, processes, start_profiles, start_recruit_up
+from pipeline_lag import cpu_seconds, free_port_base, print_rss, processes, start_profiles, start_recruit_up
 
 from shared.runtime.infra import free_port, start_infrastructure
 
@@ -237,7 +237,7 @@ def main() -> None:
     ours, raw = [], []
     with tempfile.TemporaryDirectory(prefix="bench-single-") as tmp:
         infra = start_infrastructure(Path(tmp) / "infra")
-        port_base, raw_port = free_port(), free_port()
+        port_base, raw_port = free_port_base(), free_port()
         env = {**os.environ, **infra.env(), "INTAKE_API_KEYS": f"bench:{API_KEY}", "LOG_LEVEL": "WARNING",
                # intake's per-key token bucket (50/s, burst 200 by default) would answer most requests 429
                "INTAKE_RATE_PER_SECOND": "1000000", "INTAKE_RATE_BURST": "1000000"}

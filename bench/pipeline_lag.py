@@ -395,7 +395,7 @@ def main() -> None:
         infra = start_infrastructure(Path(tmp) / "infra")
         if args.statements:
             track_statements(infra)
-        port_base = free_port()
+        port_base = free_port_base()  # recruit up's four services take the base and the three after it
         env = {**os.environ, **infra.env(), "INTAKE_API_KEYS": f"bench:{API_KEY}", "LOG_LEVEL": "WARNING"}
         up = start_recruit_up(env, Path(tmp) / "recruit", port_base, args.replicas)
         try:
