@@ -34,12 +34,11 @@ _COUNTER_TABLES = {
     "day": ("daily_counts", ("day", "state"), DAY_COLUMNS),
 }
 
-_SAVED_COLUMNS = ("application_id", "state", "district", "submitted_at", "stage", "stage_rank", "stage_at", "level",
-                  "unit_id", "ever_scheduled", "outcome", "selected_at", "placed_at", "erased", "purged", "phone_hash")
+# The columns a save writes, and after them whether the row is new: the fields of one projection_write row
+# (migrations/005_projection_write.sql), in the order save_projections builds them.
+_SAVED_COLUMNS = ("application_id", *_PROJECTION_COLUMNS, "stage_rank", "phone_hash")
 _SAVE = (
-    "WITH n AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::int[],"
-    "  $7::timestamptz[], $8::text[], $9::text[], $10::bool[], $11::text[], $12::timestamptz[], $13::timestamptz[],"
-    "  $14::bool[], $15::bool[], $16::text[], $17::bool[]) AS n (" + ", ".join(_SAVED_COLUMNS) + ", new)),"
+    "WITH n AS (SELECT * FROM unnest($1::projection_write[])),"
     # The hash serves only the applicant's own status look-up; erasure (on request or by retention) removes it.
     " created AS (INSERT INTO applications (" + ", ".join(_SAVED_COLUMNS) + ")"
     "  SELECT " + ", ".join(f"n.{c}" for c in _SAVED_COLUMNS[:-1])
@@ -54,8 +53,8 @@ _SAVE = (
     "  updated_at = now()"
     " FROM n WHERE NOT n.new AND a.application_id = n.application_id),"
     " summary_moved AS (UPDATE summary SET "
-    + "".join(f"{c} = {c} + ${18 + i}, " for i, c in enumerate(SUMMARY_COLUMNS))
-    + f"version = version + 1, updated_at = now() WHERE ${18 + len(SUMMARY_COLUMNS)})"
+    + "".join(f"{c} = {c} + ${2 + i}, " for i, c in enumerate(SUMMARY_COLUMNS))
+    + f"version = version + 1, updated_at = now() WHERE ${2 + len(SUMMARY_COLUMNS)})"
 )
 
 _STATE_ROWS = ("SELECT state, applications, interviewed, selected, placed FROM state_counts"
@@ -74,7 +73,7 @@ def _upsert(table: str, key_columns: tuple[str, ...], counted: tuple[str, ...], 
 
 @lru_cache(maxsize=1)
 def _save_statement() -> str:
-    statement, parameter = _SAVE, 19 + len(SUMMARY_COLUMNS)
+    statement, parameter = _SAVE, 3 + len(SUMMARY_COLUMNS)
     for kind, (table, key_columns, counted) in _COUNTER_TABLES.items():
         statement += f", {kind}_moved AS ({_upsert(table, key_columns, counted, parameter)})"
         parameter += len(key_columns) + len(counted)
@@ -102,11 +101,9 @@ class Store:
         any count does. ConcurrentChange when another transaction created one of `created` meanwhile: its
         projection was moved from a blank one, so the whole batch must be tried again."""
         created = set(created)
-        application_ids, saved, phone_hashes = zip(*projections)
-        fields = dict(zip(Projection._fields, zip(*saved)))  # a NamedTuple's fields, transposed in one pass
-        fields["stage_rank"] = tuple(STAGE_RANK[stage] for stage in fields["stage"])
-        args: list = [application_ids, *(fields[name] for name in _SAVED_COLUMNS[1:-1]), phone_hashes,
-                      [application_id in created for application_id in application_ids]]
+        rows = [(application_id, *projection, STAGE_RANK[projection.stage], phone_hash, application_id in created)
+                for application_id, projection, phone_hash in projections]  # projection_write rows
+        args: list = [rows]
         summary = counters.get(("summary", ()), {})
         args += [summary.get(c, 0) for c in SUMMARY_COLUMNS]
         args.append(any(any(columns.values()) for columns in counters.values()))

@@ -19,8 +19,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from services.reporting import store as store_module
 from services.reporting import usecases
-from services.reporting.domain import Projection
+from services.reporting.domain import STAGE_RANK, Projection
 from services.reporting.store import Store
 from shared.events import (
     ApplicationErased,
@@ -343,3 +344,27 @@ async def test_two_replicas_creating_one_application_never_lose_a_move(pool) -> 
             await asyncio.wait_for(waiting, 5)
     async with pool.acquire() as conn, conn.transaction():
         assert await Store(conn).lock_projections([application_id]) == {application_id: queued}
+
+
+async def test_a_saved_projection_reads_back_field_for_field(pool) -> None:
+    """The save sends each projection as a projection_write row (migrations/005) whose fields follow the
+    store's column list: a field out of place would put a value in another column. Every field here has a
+    value of its own, so any two swapped would show; a second save of a moved projection updates the row."""
+    await reset(pool)
+    attributes = [r["attname"] for r in await pool.fetch(
+        "SELECT attname FROM pg_attribute WHERE attrelid = 'projection_write'::regclass AND attnum > 0"
+        " ORDER BY attnum")]
+    assert attributes == [*store_module._SAVED_COLUMNS, "new"]
+    application_id = uuid.uuid4()
+    seated = Projection(state="RJ", district="Jaipur", submitted_at=START, stage="placed",
+                        stage_at=START + timedelta(days=3), level="block", unit_id="RJ-JAI-01", ever_scheduled=True,
+                        outcome="selected", selected_at=START + timedelta(days=1),
+                        placed_at=START + timedelta(days=2), erased=False, purged=False)
+    moved = seated.placement("RJ", "waitlist", None, START + timedelta(days=4))
+    for projection, created in ((seated, {application_id}), (moved, set())):
+        async with pool.acquire() as conn, conn.transaction():
+            await Store(conn).save_projections([(application_id, projection, "a" * 64)], {}, created=created)
+        async with pool.acquire() as conn, conn.transaction():
+            assert await Store(conn).lock_projections([application_id]) == {application_id: projection}
+        row = await pool.fetchrow("SELECT stage_rank, phone_hash FROM applications")
+        assert (row["stage_rank"], row["phone_hash"]) == (STAGE_RANK[projection.stage], "a" * 64)
