@@ -29,13 +29,13 @@ INTERVIEWS_START = (datetime(1, 1, 1, tzinfo=timezone.utc), uuid.UUID(int=0))
 QUEUE_COLUMNS = "application_id, full_name, phone, state, district, status, submitted_at"
 INTERVIEW_COLUMNS = "application_id, full_name, phone, state, district, interview_at, interviewer"
 
-# New cases from arrays, an erased application's left out (Store.open_cases adds what a taken one does).
+# New cases from one array of case_write rows (migrations/006_case_write.sql), an erased application's left out
+# (Store.open_cases adds what a taken one does).
+_OPENED_COLUMNS = ("application_id", "state", "district", "block", "full_name", "phone", "email", "submitted_at",
+                   "status", "traceparent")
 _OPEN_CASES = (
-    "INSERT INTO cases (application_id, state, district, block, full_name, phone, email, submitted_at,"
-    "  status, traceparent)"
-    " SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
-    "  $7::text[], $8::timestamptz[], $9::text[], $10::text[]) AS new (application_id, state, district, block,"
-    "  full_name, phone, email, submitted_at, status, traceparent)"
+    "INSERT INTO cases (" + ", ".join(_OPENED_COLUMNS) + ")"
+    " SELECT * FROM unnest($1::case_write[]) AS new"
     " WHERE NOT EXISTS (SELECT FROM erased WHERE erased.application_id = new.application_id)"
 )
 
@@ -112,20 +112,20 @@ class Store(ServiceStore):
         """Open each new case with the status of its event; an application that has a case or was
         erased is skipped, as is an application's second entry. The ids of the cases opened. Each case keeps
         its application's trace context (`traceparents`, in the order of `cases`; None when tracing is off)."""
-        args = ([c.application_id for c in cases], [c.application.state for c in cases],
-                [c.application.district for c in cases], [c.application.block for c in cases],
-                [c.application.full_name for c in cases], [c.application.phone for c in cases],
-                [c.application.email for c in cases], [c.application.submitted_at for c in cases],
-                [c.queued.status for c in cases], traceparents)
+        rows = [(c.application_id, c.application.state, c.application.district, c.application.block,
+                 c.application.full_name, c.application.phone, c.application.email, c.application.submitted_at,
+                 c.queued.status, traceparent)
+                for c, traceparent in zip(cases, traceparents or [None] * len(cases), strict=True)]  # case_write rows
         # Nearly every case is new, so the batch is first inserted as it is, under a savepoint; only an
         # application that has a case (or comes twice) fails it on the primary key, and then the insert that
         # skips such rows runs instead, rather than every batch paying a check of each row for a conflict.
         try:
             async with self.conn.transaction():
-                rows = await self.conn.fetch(_OPEN_CASES + " RETURNING application_id", *args)
+                opened = await self.conn.fetch(_OPEN_CASES + " RETURNING application_id", rows)
         except asyncpg.UniqueViolationError:
-            rows = await self.conn.fetch(_OPEN_CASES + " ON CONFLICT DO NOTHING RETURNING application_id", *args)
-        return {row["application_id"] for row in rows}
+            opened = await self.conn.fetch(_OPEN_CASES + " ON CONFLICT DO NOTHING RETURNING application_id",
+                                          rows)
+        return {row["application_id"] for row in opened}
 
     async def case_traceparent(self, application_id: uuid.UUID) -> str | None:
         """The trace context the case's application arrived in (shared.tracing), if it was traced."""

@@ -10,9 +10,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from services.screening import store as store_module
 from services.screening import usecases
+from services.screening.domain import NewCase
 from services.screening.store import Store
-from shared.events import ApplicationErased, ApplicationSubmitted, new_event
+from shared.events import ApplicationErased, ApplicationSubmitted, ScreeningQueued, new_event
 from shared.unit_of_work import UnitOfWork
 from tests.support import migrated_pool
 
@@ -65,3 +67,23 @@ async def test_batches_do_what_one_at_a_time_does(pool, script, size) -> None:
     opened = {i for n, (kind, i) in enumerate(script) if kind == "submit" and ("erase", i) not in script[:n]}
     assert {c[0] for c in cases} == {IDS[i] for i in opened}
     assert len(queued) == len(opened)
+
+
+async def test_a_new_case_is_stored_field_for_field(pool) -> None:
+    """open_cases sends each case as a case_write row (migrations/006) whose fields follow the store's column
+    list: a field out of place would put a value in another column, so every field here differs."""
+    await pool.execute("TRUNCATE cases, erased, outbox, inbox")
+    attributes = [r["attname"] for r in await pool.fetch(
+        "SELECT attname FROM pg_attribute WHERE attrelid = 'case_write'::regclass AND attnum > 0 ORDER BY attnum")]
+    assert attributes == list(store_module._OPENED_COLUMNS)
+    application = ApplicationSubmitted(full_name="सुनीता देवी", phone="+919812345678", email="s@example.in",
+                                       state="RJ", district="Jaipur", block="Sanganer", age=30, submitted_at=START)
+    deferred = ScreeningQueued(state="RJ", status="deferred", reason="election window")
+    traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    async with pool.acquire() as conn, conn.transaction():
+        opened = await Store(conn).open_cases([NewCase(IDS[0], application, deferred)], [traceparent])
+    assert opened == {IDS[0]}
+    row = await pool.fetchrow("SELECT " + ", ".join(store_module._OPENED_COLUMNS) + " FROM cases")
+    assert tuple(row) == (IDS[0], "RJ", "Jaipur", "Sanganer", "सुनीता देवी", "+919812345678", "s@example.in", START,
+                          "deferred", traceparent)
+    await pool.execute("TRUNCATE cases")
