@@ -23,8 +23,7 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 def loads(raw: bytes | str) -> Any:
     try:
         text = raw.decode("utf-8") if isinstance(raw, (bytes, bytearray)) else raw
-        value = json.loads(text, object_pairs_hook=_object, parse_float=_finite, parse_int=_integer,
-                           parse_constant=_no_constant)
+        value = _DECODER.decode(text)
     except UnicodeDecodeError:
         raise ValueError("JSON must be UTF-8") from None
     except RecursionError:  # nested deeper than the parser's recursion allows (thousands of [ or {)
@@ -81,3 +80,9 @@ def _holds_unstorable(value: Any) -> bool:
         elif isinstance(item, list):
             stack.extend(item)
     return False
+
+
+# One decoder for every document: json.loads with hooks builds a new decoder and its scanner per call,
+# a cost a bulk worker paid on every line.
+_DECODER = json.JSONDecoder(object_pairs_hook=_object, parse_float=_finite, parse_int=_integer,
+                            parse_constant=_no_constant)
