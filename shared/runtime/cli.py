@@ -8,11 +8,15 @@ import gc
 import importlib
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from pydantic import ValidationError
 
 from shared.settings import SERVICE_PORTS, SERVICES, get_settings
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 # The young generation's size once a service has imported its code: see settle_collector.
 YOUNG_GENERATION_THRESHOLD = 50_000
@@ -68,13 +72,36 @@ def service(
         typer.echo(str(error), err=True)
         raise typer.Exit(2) from error
     logging.basicConfig(level=settings.log_level, format=f"%(asctime)s {name} %(levelname)s %(name)s: %(message)s")
-    importlib.import_module(f"services.{name}.app")  # uvicorn's import below finds it done
-    settle_collector()
-    uvicorn.run(f"services.{name}.app:create_app", factory=True, host=host, port=port or SERVICE_PORTS[name],
+    uvicorn.run(f"shared.runtime.cli:{name}_app", factory=True, host=host, port=port or SERVICE_PORTS[name],
                 log_level=settings.log_level.lower(), timeout_graceful_shutdown=15, access_log=False,
                 # X-Forwarded-For only from TRUSTED_PROXIES, in the app (shared.web); uvicorn's default would
                 # believe it from 127.0.0.1, so any local client could claim any address.
                 proxy_headers=False, workers=workers)
+
+
+def settled_app(name: str) -> FastAPI:
+    """The service's app, made once its code is imported and the collector settled (settle_collector)."""
+    module = importlib.import_module(f"services.{name}.app")
+    settle_collector()
+    return module.create_app()
+
+
+# The factories `recruit service` hands uvicorn by name: uvicorn calls one in every worker process it
+# starts (intake=N runs N), so each process settles its own collector.
+def intake_app() -> FastAPI:
+    return settled_app("intake")
+
+
+def screening_app() -> FastAPI:
+    return settled_app("screening")
+
+
+def placement_app() -> FastAPI:
+    return settled_app("placement")
+
+
+def reporting_app() -> FastAPI:
+    return settled_app("reporting")
 
 
 def settle_collector() -> None:
