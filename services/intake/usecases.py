@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import hmac
 import logging
+import os
 import uuid
 from collections.abc import AsyncIterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from services.intake.domain import events
+from services.intake.domain import events, ids
 from services.intake.domain.validation import FieldError, validate_application
 from services.intake.store import BulkBatch, Store
 from shared import audit, tracing
@@ -57,8 +58,8 @@ async def submit_application(uow: UnitOfWork[Store], raw: Any, source: str, hash
         log.info("application from %s rejected: %s", source, ", ".join(e.field for e in application))
         raise InvalidApplication(application)
     submitted_at = datetime.now(timezone.utc)
-    event = new_event(events.PRODUCER, uuid.uuid4(), events.submitted_data(application, source, submitted_at),
-                      occurred_at=submitted_at)
+    event = new_event(events.PRODUCER, ids.application_id(submitted_at, os.urandom(ids.UUID_BYTES)),
+                      events.submitted_data(application, source, submitted_at), occurred_at=submitted_at)
     hashed = phone_hash(application.phone, hash_key)
     # The application and its event are one statement (atomic), and the duplicate's lookup only reads what a
     # committed winner wrote: no transaction is needed around them.

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any, Literal, Mapping
 
 from services.intake.domain.events import compact_json, submitted_event_json
+from services.intake.domain.ids import UUID_BYTES, uuid4_strings, uuid7_strings
 from services.intake.domain.messages import message
 from services.intake.domain.validation import ROOT, FieldError, application_values
 from shared import json_input
@@ -183,14 +184,16 @@ def prepare_rows(fmt: str, header: tuple[str, ...] | None, records: list[BulkRec
     if len(random) < RANDOM_BYTES_PER_RECORD * len(records):
         raise ValueError(f"{RANDOM_BYTES_PER_RECORD} random bytes a record are needed")
     prepared = PreparedRows()
-    ids = iter(uuid4_strings(random[:RANDOM_BYTES_PER_RECORD * len(records)]))
+    half = UUID_BYTES * len(records)
+    application_ids = iter(uuid7_strings(random[:half], submitted_at))
+    event_ids = iter(uuid4_strings(random[half:2 * half]))
     for row, record in records:
         raw = read_record(fmt, header, record)
         result = [raw] if isinstance(raw, FieldError) else application_values(raw)
         if isinstance(result, list):
             prepared.rejected.append((row, [(e.field, e.code, e.params) for e in result]))
             continue
-        application_id, event_id = next(ids), next(ids)
+        application_id, event_id = next(application_ids), next(event_ids)
         event = submitted_event_json(application_id, event_id, result, source, submitted_at)
         details = compact_json({name: result[name] for name in DETAILS})
         prepared.accepted.append((
@@ -200,21 +203,8 @@ def prepare_rows(fmt: str, header: tuple[str, ...] | None, records: list[BulkRec
     return prepared
 
 
-# Two random version 4 UUIDs a record: its application id and its event id.
-RANDOM_BYTES_PER_RECORD = 32
-
-
-def uuid4_strings(random: bytes) -> list[str]:
-    """Random (version 4) UUIDs as strings, what ``str(uuid.uuid4())`` gives, one from each 16 bytes of
-    ``random`` (``os.urandom``): uuid4() per row cost a bulk worker more than the event's JSON."""
-    if len(random) % 16:
-        raise ValueError("random bytes come 16 to a UUID")
-    random = bytearray(random)
-    random[6::16] = bytes((b & 0x0F) | 0x40 for b in random[6::16])
-    random[8::16] = bytes((b & 0x3F) | 0x80 for b in random[8::16])
-    text = random.hex()
-    return [f"{text[i:i + 8]}-{text[i + 8:i + 12]}-{text[i + 12:i + 16]}-{text[i + 16:i + 20]}-{text[i + 20:i + 32]}"
-            for i in range(0, len(text), 32)]
+# Two UUIDs' random bytes a record: its application id's (ids.uuid7_strings) and its event id's.
+RANDOM_BYTES_PER_RECORD = 2 * UUID_BYTES
 
 
 @dataclass

@@ -11,7 +11,6 @@ import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.intake.domain.bulk import uuid4_strings
 from services.intake.domain.events import (
     ERASED_SUBMISSION_VALUES,
     PRODUCER,
@@ -21,6 +20,7 @@ from services.intake.domain.events import (
     submitted_data,
     submitted_event_json,
 )
+from services.intake.domain.ids import uuid4_strings
 from services.intake.domain.rate_limit import RateLimiter
 from services.intake.domain.validation import (
     Application,
@@ -149,16 +149,3 @@ def test_the_bulk_event_json_is_byte_for_byte_the_envelope_json(raw: dict, micro
     envelope = submitted(uuid.UUID(application_id), application, source, at)
     envelope = envelope.model_copy(update={"event_id": uuid.UUID(event_id)})
     assert submitted_event_json(application_id, event_id, values, source, at) == envelope.to_json()
-
-
-def test_uuid4_strings_are_random_version_4_uuids() -> None:
-    ids = uuid4_strings(os.urandom(16 * 1000))
-    assert len(set(ids)) == 1000
-    for text in ids:
-        parsed = uuid.UUID(text)
-        assert str(parsed) == text and parsed.version == 4 and parsed.variant == uuid.RFC_4122
-
-
-def test_uuid4_strings_are_what_uuid_makes_of_the_same_bytes() -> None:
-    random = os.urandom(16 * 50)
-    assert uuid4_strings(random) == [str(uuid.UUID(bytes=random[i:i + 16], version=4)) for i in range(0, 800, 16)]

@@ -52,6 +52,9 @@ async def test_a_submission_stores_the_application_and_emits_one_submitted_event
     stored = uow.store.applications[result.application_id]
     assert stored["phone_hash"] == phone_hash("+919829012345", KEY)
     assert stored["submitted_event_id"] == envelope.event_id  # erasure finds the event by it
+    # The application id is in time order (its millisecond is the submission's), the event id random.
+    assert (result.application_id.version, envelope.event_id.version) == (7, 4)
+    assert int.from_bytes(result.application_id.bytes[:6], "big") == int(data.submitted_at.timestamp() * 1000)
 
 
 async def test_the_same_phone_again_returns_the_first_id_and_adds_no_event() -> None:
@@ -160,6 +163,10 @@ async def test_a_bulk_import_keeps_the_first_row_of_a_phone_and_counts_the_rest_
     assert phones == ["+918000000009", "+918000000001", "+918000000002", "+918000000003"]  # row order
     assert uow.store.applications[taken]["full_name"] == "आशा मीणा"  # the earlier application stays as it was
     assert len(uow.store.applications) == 4
+    new = [uuid.UUID(event["application_id"]) for event in uow.store.events("application.submitted")[1:]]
+    assert {(i.version, int.from_bytes(i.bytes[:6], "big")) for i in new} == {
+        (7, int(datetime(2026, 3, 1, tzinfo=timezone.utc).timestamp() * 1000))}
+    assert {uuid.UUID(event["event_id"]).version for event in uow.store.events("application.submitted")} == {4}
 
 
 async def test_a_bulk_import_refused_half_way_leaves_nothing() -> None:
