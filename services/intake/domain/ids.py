@@ -25,26 +25,23 @@ def application_id(at: datetime, random: bytes) -> uuid.UUID:
 def uuid7_strings(random: bytes, at: datetime) -> list[str]:
     """Time-ordered (version 7) UUIDs as strings, one from each 16 bytes of `random` (``os.urandom``): the
     first 48 bits are `at` in Unix milliseconds, then the version, 12 random bits, the variant and 62 more."""
-    if len(random) % UUID_BYTES:
-        raise ValueError("random bytes come 16 to a UUID")
-    milliseconds = int(at.timestamp() * 1000).to_bytes(6, "big")
-    count = len(random) // UUID_BYTES
-    data = bytearray(random)
-    for position, byte in enumerate(milliseconds):
-        data[position::UUID_BYTES] = bytes((byte,)) * count
-    return _strings(data, version=7)
+    return _strings(random, version=7, prefix=int(at.timestamp() * 1000).to_bytes(6, "big"))
 
 
 def uuid4_strings(random: bytes) -> list[str]:
     """Random (version 4) UUIDs as strings, what ``str(uuid.uuid4())`` gives, one from each 16 bytes of
     ``random`` (``os.urandom``): uuid4() per row cost a bulk worker more than the event's JSON."""
+    return _strings(random, version=4)
+
+
+def _strings(random: bytes, version: int, prefix: bytes = b"") -> list[str]:
+    """`random`, 16 bytes a UUID, each starting with `prefix`, with the version and RFC 9562 variant bits set,
+    as hyphenated text."""
     if len(random) % UUID_BYTES:
         raise ValueError("random bytes come 16 to a UUID")
-    return _strings(bytearray(random), version=4)
-
-
-def _strings(data: bytearray, version: int) -> list[str]:
-    """`data`, 16 bytes a UUID, with the version and RFC 9562 variant bits set, as hyphenated text."""
+    data, count = bytearray(random), len(random) // UUID_BYTES
+    for position, byte in enumerate(prefix):
+        data[position::UUID_BYTES] = bytes((byte,)) * count
     data[6::UUID_BYTES] = bytes((b & 0x0F) | (version << 4) for b in data[6::UUID_BYTES])
     data[8::UUID_BYTES] = bytes((b & 0x3F) | 0x80 for b in data[8::UUID_BYTES])
     text = data.hex()
